@@ -1,0 +1,217 @@
+/* ctx.c: the context (status and message, log, progress/cancel, allocator) and its helpers. */
+#include "ctw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ctw_ctx {
+	ctw_allocator alloc;
+	ctw_status status;
+	char msg[1024];
+	ctw_log_fn log_fn;
+	void *log_ud;
+	ctw_log_level log_max;
+	ctw_progress_fn progress_fn;
+	void *progress_ud;
+	int64_t max_voxels;
+};
+
+static void *std_malloc(void *ud, size_t n)
+{
+	(void)ud;
+	return malloc(n ? n : 1);
+}
+
+static void *std_realloc(void *ud, void *p, size_t n)
+{
+	(void)ud;
+	return realloc(p, n ? n : 1);
+}
+
+static void std_free(void *ud, void *p)
+{
+	(void)ud;
+	free(p);
+}
+
+ctw_ctx *ctw_ctx_new(void)
+{
+	ctw_allocator a = { std_malloc, std_realloc, std_free, NULL };
+	return ctw_ctx_new_with(&a);
+}
+
+ctw_ctx *ctw_ctx_new_with(const ctw_allocator *a)
+{
+	ctw_ctx *ctx = a->xmalloc(a->ud, sizeof(*ctx));
+	if (!ctx)
+		return NULL;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->alloc = *a;
+	ctx->log_max = CTW_LOG_WARN;
+	ctx->max_voxels = (int64_t)1 << 31;
+	return ctx;
+}
+
+void ctw_ctx_free(ctw_ctx *ctx)
+{
+	if (ctx)
+		ctx->alloc.xfree(ctx->alloc.ud, ctx);
+}
+
+void ctw_ctx_set_log(ctw_ctx *ctx, ctw_log_fn fn, void *ud, ctw_log_level max_level)
+{
+	ctx->log_fn = fn;
+	ctx->log_ud = ud;
+	ctx->log_max = max_level;
+}
+
+void ctw_ctx_set_progress(ctw_ctx *ctx, ctw_progress_fn fn, void *ud)
+{
+	ctx->progress_fn = fn;
+	ctx->progress_ud = ud;
+}
+
+void ctw_ctx_set_max_voxels(ctw_ctx *ctx, int64_t n)
+{
+	ctx->max_voxels = n > 0 ? n : 1;
+}
+
+int64_t ctw_ctx_max_voxels(const ctw_ctx *ctx)
+{
+	return ctx->max_voxels;
+}
+
+int ctw_verror(ctw_ctx *ctx, ctw_status code, const char *domain, const char *fmt, va_list ap)
+{
+	size_t off = 0;
+
+	ctx->status = code;
+	if (domain && *domain) {
+		int n = snprintf(ctx->msg, sizeof(ctx->msg), "%s: ", domain);
+		off = n < 0 ? 0 : (size_t)n < sizeof(ctx->msg) ? (size_t)n : sizeof(ctx->msg) - 1;
+	}
+	vsnprintf(ctx->msg + off, sizeof(ctx->msg) - off, fmt, ap);
+	return code;
+}
+
+int ctw_error(ctw_ctx *ctx, ctw_status code, const char *domain, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctw_verror(ctx, code, domain, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+ctw_status ctw_errcode(const ctw_ctx *ctx)
+{
+	return ctx->status;
+}
+
+const char *ctw_errmsg(const ctw_ctx *ctx)
+{
+	return ctx->status == CTW_OK ? "" : ctx->msg;
+}
+
+void ctw_clear_error(ctw_ctx *ctx)
+{
+	ctx->status = CTW_OK;
+	ctx->msg[0] = '\0';
+}
+
+void ctw_log(ctw_ctx *ctx, ctw_log_level lvl, const char *domain, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (!ctx->log_fn || lvl > ctx->log_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ctx->log_fn(ctx->log_ud, lvl, domain, buf);
+}
+
+int ctw_progress(ctw_ctx *ctx, const char *stage, double done, double total)
+{
+	double f = total > 0 ? done / total : 1.0;
+
+	if (!ctx->progress_fn)
+		return 0;
+	return ctx->progress_fn(ctx->progress_ud, stage, f < 0 ? 0 : f > 1 ? 1 : f);
+}
+
+void *ctw_malloc(ctw_ctx *ctx, size_t n)
+{
+	void *p = ctx->alloc.xmalloc(ctx->alloc.ud, n);
+	if (!p)
+		ctw_error(ctx, CTW_ERR_NOMEM, NULL, "out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *ctw_calloc(ctw_ctx *ctx, size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size) {
+		ctw_error(ctx, CTW_ERR_NOMEM, NULL, "allocation of %zu x %zu bytes overflows", n, size);
+		return NULL;
+	}
+	p = ctw_malloc(ctx, n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+void *ctw_realloc(ctw_ctx *ctx, void *p, size_t n)
+{
+	void *q = ctx->alloc.xrealloc(ctx->alloc.ud, p, n);
+	if (!q)
+		ctw_error(ctx, CTW_ERR_NOMEM, NULL, "out of memory (%zu bytes)", n);
+	return q;
+}
+
+void ctw_free(ctw_ctx *ctx, void *p)
+{
+	if (p)
+		ctx->alloc.xfree(ctx->alloc.ud, p);
+}
+
+char *ctw_strdup(ctw_ctx *ctx, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = ctw_malloc(ctx, n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+int ctw_exit_code(ctw_status s)
+{
+	switch (s) {
+	case CTW_OK:
+		return 0;
+	case CTW_ERR_INVALID:
+		return 1;
+	case CTW_ERR_IO:
+	case CTW_ERR_FORMAT:
+		return 2;
+	case CTW_ERR_EXTERNAL:
+	case CTW_ERR_NOMEM:
+	case CTW_ERR_CANCELLED:
+		return 3;
+	case CTW_ERR_INTERNAL:
+	default:
+		return 4;
+	}
+}
+
+const char *ctw_status_name(ctw_status s)
+{
+	static const char *const names[] = { "ok",       "invalid argument", "i/o error",
+					     "bad format", "out of memory",    "external library failed",
+					     "cancelled", "internal error" };
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown status";
+}

@@ -1,0 +1,402 @@
+// image_itk.cxx: the ITK adapter for image files and DICOM series. The only file of pipeline/
+// that includes ITK or GDCM headers; every entry point catches every exception.
+#include "image_itk.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gdcmTrace.h"
+#include "gdcmUIDGenerator.h"
+#include "gdcmVersion.h"
+#include "itkGDCMImageIO.h"
+#include "itkGDCMSeriesFileNames.h"
+#include "itkImage.h"
+#include "itkImageFileReader.h"
+#include "itkImageFileWriter.h"
+#include "itkImageIOFactory.h"
+#include "itkImageSeriesReader.h"
+#include "itkImageSeriesWriter.h"
+#include "itkMetaDataObject.h"
+#include "itkVersion.h"
+
+namespace {
+
+using Comp = itk::IOComponentEnum;
+
+void quiet()
+{
+	itk::Object::GlobalWarningDisplayOff();
+	gdcm::Trace::WarningOff();
+	gdcm::Trace::DebugOff();
+}
+
+int fail(ctw_ctx *ctx, const char *path, const std::exception &e, ctw_status code = CTW_ERR_FORMAT,
+	 const char *prefix = "")
+{
+	const itk::ExceptionObject *ie = dynamic_cast<const itk::ExceptionObject *>(&e);
+	std::string msg = ie ? ie->GetDescription() : e.what();
+	while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ' || msg.back() == '.'))
+		msg.pop_back();
+	for (char &c : msg)
+		if (c == '\n')
+			c = ' ';
+	return ctw_error(ctx, code, path, "%s%s", prefix, msg.c_str());
+}
+
+void comp_info(Comp c, ctw_image_info *info)
+{
+	struct row {
+		Comp c;
+		const char *name;
+		ctw_dtype t;
+	};
+	static const row rows[] = {
+		{ Comp::UCHAR, "uint8", CTW_U8 },      { Comp::CHAR, "int8", CTW_I16 },
+		{ Comp::USHORT, "uint16", CTW_U16 },   { Comp::SHORT, "int16", CTW_I16 },
+		{ Comp::UINT, "uint32", CTW_F32 },     { Comp::INT, "int32", CTW_I32 },
+		{ Comp::ULONG, "uint64", CTW_F32 },    { Comp::LONG, "int64", CTW_F32 },
+		{ Comp::LONGLONG, "int64", CTW_F32 },  { Comp::ULONGLONG, "uint64", CTW_F32 },
+		{ Comp::FLOAT, "float32", CTW_F32 },   { Comp::DOUBLE, "float64", CTW_F32 },
+		{ Comp::LDOUBLE, "float128", CTW_F32 },
+	};
+	std::snprintf(info->pixel_type, sizeof(info->pixel_type), "unknown");
+	info->dtype = CTW_F32;
+	for (const row &r : rows) {
+		if (r.c == c) {
+			std::snprintf(info->pixel_type, sizeof(info->pixel_type), "%s", r.name);
+			info->dtype = r.t;
+		}
+	}
+}
+
+// The files of the largest series in a DICOM directory; empty when there is none.
+std::vector<std::string> series_files(const char *dir, int *n_series)
+{
+	itk::GDCMSeriesFileNames::Pointer names = itk::GDCMSeriesFileNames::New();
+	names->SetUseSeriesDetails(true);
+	names->SetDirectory(dir);
+	const std::vector<std::string> &uids = names->GetSeriesUIDs();
+	std::vector<std::string> best;
+	*n_series = (int)uids.size();
+	for (const std::string &uid : uids) {
+		std::vector<std::string> f = names->GetFileNames(uid);
+		if (f.size() > best.size())
+			best = f;
+	}
+	return best;
+}
+
+template <typename T> using Img3 = itk::Image<T, 3>;
+
+template <typename T> void set_geometry(const Img3<T> *img, ctw_volume *v)
+{
+	for (int c = 0; c < 3; c++) {
+		v->spacing[c] = img->GetSpacing()[c];
+		v->origin[c] = img->GetOrigin()[c];
+		for (int r = 0; r < 3; r++)
+			v->direction[r][c] = img->GetDirection()[r][c];
+	}
+}
+
+template <typename T> int read_as(ctw_ctx *ctx, const char *path, int is_dir, ctw_volume *v)
+{
+	typename Img3<T>::Pointer img;
+	if (is_dir) {
+		int n_series = 0;
+		using Reader = itk::ImageSeriesReader<Img3<T>>;
+		typename Reader::Pointer r = Reader::New();
+		r->SetImageIO(itk::GDCMImageIO::New());
+		r->SetFileNames(series_files(path, &n_series));
+		r->Update();
+		img = r->GetOutput();
+	} else {
+		using Reader = itk::ImageFileReader<Img3<T>>;
+		typename Reader::Pointer r = Reader::New();
+		r->SetFileName(path);
+		r->Update();
+		img = r->GetOutput();
+	}
+	typename Img3<T>::SizeType sz = img->GetBufferedRegion().GetSize();
+	if ((int64_t)sz[0] != v->dim[0] || (int64_t)sz[1] != v->dim[1] || (int64_t)sz[2] != v->dim[2])
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "image size changed while reading");
+	std::memcpy(v->data, img->GetBufferPointer(), sizeof(T) * (size_t)ctw_volume_count(v));
+	set_geometry<T>(img.GetPointer(), v);
+	return CTW_OK;
+}
+
+// Wraps v's buffer (not copied, not owned) in an ITK image with its geometry.
+template <typename T> typename Img3<T>::Pointer wrap(const ctw_volume *v)
+{
+	typename Img3<T>::Pointer img = Img3<T>::New();
+	typename Img3<T>::RegionType region;
+	typename Img3<T>::SpacingType sp;
+	typename Img3<T>::PointType org;
+	typename Img3<T>::DirectionType dir;
+	for (int c = 0; c < 3; c++) {
+		region.SetSize(c, (itk::SizeValueType)v->dim[c]);
+		sp[c] = v->spacing[c];
+		org[c] = v->origin[c];
+		for (int r = 0; r < 3; r++)
+			dir[r][c] = v->direction[r][c];
+	}
+	img->SetRegions(region);
+	img->SetSpacing(sp);
+	img->SetOrigin(org);
+	img->SetDirection(dir);
+	img->GetPixelContainer()->SetImportPointer(static_cast<T *>(v->data),
+						   (itk::SizeValueType)ctw_volume_count(v), false);
+	return img;
+}
+
+template <typename T> void write_as(const ctw_volume *v, const char *path)
+{
+	using Writer = itk::ImageFileWriter<Img3<T>>;
+	typename Writer::Pointer w = Writer::New();
+	w->SetInput(wrap<T>(v));
+	w->SetFileName(path);
+	w->SetUseCompression(true);
+	w->Update();
+}
+
+// A DICOM decimal string (at most 16 characters) with as many digits as fit.
+std::string ds(double x)
+{
+	char buf[64];
+	if (x == 0.0 || (x > -1e-12 && x < 1e-12))
+		return "0";
+	for (int prec = 15; prec > 0; prec--) {
+		std::snprintf(buf, sizeof(buf), "%.*g", prec, x);
+		if (std::strlen(buf) <= 16)
+			break;
+	}
+	return buf;
+}
+
+template <typename T>
+void write_dicom_as(const ctw_volume *v, const char *dir, const ctw_dicom_meta *meta)
+{
+	using Img2 = itk::Image<T, 2>;
+	using Writer = itk::ImageSeriesWriter<Img3<T>, Img2>;
+	itk::GDCMImageIO::Pointer io = itk::GDCMImageIO::New();
+	io->KeepOriginalUIDOn();
+	gdcm::UIDGenerator gen;
+	const std::string study = gen.Generate(), series = gen.Generate(), frame = gen.Generate();
+	const bool ct = std::strcmp(meta->modality, "CT") == 0;
+	std::string iop;
+	for (int c = 0; c < 2; c++)
+		for (int r = 0; r < 3; r++)
+			iop += (iop.empty() ? "" : "\\") + ds(v->direction[r][c]);
+
+	std::vector<itk::MetaDataDictionary> dicts((size_t)v->dim[2]);
+	typename Writer::DictionaryArrayType ptrs;
+	std::vector<std::string> files;
+	for (int64_t k = 0; k < v->dim[2]; k++) {
+		itk::MetaDataDictionary &d = dicts[(size_t)k];
+		double ijk[3] = { 0, 0, (double)k }, p[3];
+		char name[32];
+		ctw_volume_index_to_world(v, ijk, p);
+		auto set = [&d](const char *tag, const std::string &val) {
+			itk::EncapsulateMetaData<std::string>(d, tag, val);
+		};
+		set("0008|0016", ct ? "1.2.840.10008.5.1.4.1.1.2" : "1.2.840.10008.5.1.4.1.1.4");
+		set("0008|0018", gen.Generate());
+		set("0008|0060", meta->modality);
+		set("0008|103e", meta->series_description);
+		set("0010|0010", "");
+		set("0010|0020", "");
+		set("0020|000d", study);
+		set("0020|000e", series);
+		set("0020|0052", frame);
+		set("0020|0011", "1");
+		set("0020|0013", std::to_string(k + 1));
+		set("0020|0032", ds(p[0]) + "\\" + ds(p[1]) + "\\" + ds(p[2]));
+		set("0020|0037", iop);
+		set("0028|0030", ds(v->spacing[1]) + "\\" + ds(v->spacing[0]));
+		set("0018|0050", ds(v->spacing[2]));
+		set("0018|0088", ds(v->spacing[2]));
+		set("0028|0004", "MONOCHROME2");
+		set("0028|1052", "0");
+		set("0028|1053", "1");
+		ptrs.push_back(&d);
+		std::snprintf(name, sizeof(name), "/IM%04lld.dcm", (long long)k + 1);
+		files.push_back(std::string(dir) + name);
+	}
+	typename Writer::Pointer w = Writer::New();
+	w->SetInput(wrap<T>(v));
+	w->SetImageIO(io);
+	w->SetFileNames(files);
+	w->SetMetaDataDictionaryArray(&ptrs);
+	w->Update();
+}
+
+} // namespace
+
+extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, int is_dir, ctw_image_info *info)
+{
+	try {
+		quiet();
+		std::memset(info, 0, sizeof(*info));
+		itk::ImageIOBase::Pointer io;
+		info->n_files = 1;
+		info->n_series = 1;
+		if (is_dir) {
+			std::vector<std::string> files = series_files(path, &info->n_series);
+			if (files.empty())
+				return ctw_error(ctx, CTW_ERR_FORMAT, path,
+						 "no DICOM series found in this directory");
+			using Reader = itk::ImageSeriesReader<Img3<float>>;
+			Reader::Pointer r = Reader::New();
+			itk::GDCMImageIO::Pointer gio = itk::GDCMImageIO::New();
+			r->SetImageIO(gio);
+			r->SetFileNames(files);
+			r->UpdateOutputInformation();
+			const Img3<float> *img = r->GetOutput();
+			std::snprintf(info->format, sizeof(info->format), "DICOM");
+			info->ndim = files.size() > 1 ? 3 : 2;
+			for (int c = 0; c < 3; c++) {
+				info->dim[c] = (int64_t)img->GetLargestPossibleRegion().GetSize()[c];
+				info->spacing[c] = img->GetSpacing()[c];
+				info->origin[c] = img->GetOrigin()[c];
+				for (int r2 = 0; r2 < 3; r2++)
+					info->direction[r2][c] = img->GetDirection()[r2][c];
+			}
+			info->dim[3] = 1;
+			info->n_files = (int)files.size();
+			comp_info(gio->GetComponentType(), info);
+			// Rescaled DICOM values are not integers of the stored type in general.
+			if (gio->GetRescaleSlope() != 1.0 ||
+			    gio->GetRescaleIntercept() != (double)(long)gio->GetRescaleIntercept())
+				info->dtype = CTW_F32;
+			else if (gio->GetRescaleIntercept() != 0.0)
+				info->dtype = info->dtype == CTW_U8 || info->dtype == CTW_U16 ? CTW_I32 : info->dtype;
+			info->n_components = (int)gio->GetNumberOfComponents();
+			return CTW_OK;
+		}
+		io = itk::ImageIOFactory::CreateImageIO(path, itk::IOFileModeEnum::ReadMode);
+		if (!io)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "not an image file that can be read (NIfTI, NRRD, MetaImage, DICOM)");
+		io->SetFileName(path);
+		io->ReadImageInformation();
+		std::string cls = io->GetNameOfClass();
+		std::string fmt = cls == "NiftiImageIO"	   ? "NIfTI"
+				  : cls == "NrrdImageIO"   ? "NRRD"
+				  : cls == "MetaImageIO"   ? "MetaImage"
+				  : cls == "GDCMImageIO"   ? "DICOM"
+							   : cls.substr(0, cls.find("ImageIO"));
+		std::snprintf(info->format, sizeof(info->format), "%s", fmt.c_str());
+		unsigned nd = io->GetNumberOfDimensions();
+		info->ndim = (int)nd;
+		for (int c = 0; c < 4; c++)
+			info->dim[c] = c < (int)nd ? (int64_t)io->GetDimensions((unsigned)c) : 1;
+		for (int c = 0; c < 3; c++) {
+			info->spacing[c] = c < (int)nd ? io->GetSpacing((unsigned)c) : 1.0;
+			info->origin[c] = c < (int)nd ? io->GetOrigin((unsigned)c) : 0.0;
+			std::vector<double> d = c < (int)nd ? io->GetDirection((unsigned)c) : std::vector<double>();
+			for (int r = 0; r < 3; r++)
+				info->direction[r][c] = r < (int)d.size() ? d[(size_t)r] : (r == c ? 1.0 : 0.0);
+		}
+		comp_info(io->GetComponentType(), info);
+		info->n_components = (int)io->GetNumberOfComponents();
+		return CTW_OK;
+	} catch (const std::exception &e) {
+		return fail(ctx, path, e);
+	} catch (...) {
+		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "unknown C++ exception in the ITK adapter");
+	}
+}
+
+extern "C" int ctw_itk_read(ctw_ctx *ctx, const char *path, int is_dir, ctw_volume *v)
+{
+	try {
+		quiet();
+		switch (v->dtype) {
+		case CTW_U8:
+			return read_as<uint8_t>(ctx, path, is_dir, v);
+		case CTW_I16:
+			return read_as<int16_t>(ctx, path, is_dir, v);
+		case CTW_U16:
+			return read_as<uint16_t>(ctx, path, is_dir, v);
+		case CTW_I32:
+			return read_as<int32_t>(ctx, path, is_dir, v);
+		case CTW_F32:
+			return read_as<float>(ctx, path, is_dir, v);
+		}
+		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "unknown voxel type");
+	} catch (const std::exception &e) {
+		return fail(ctx, path, e);
+	} catch (...) {
+		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "unknown C++ exception in the ITK adapter");
+	}
+}
+
+extern "C" int ctw_itk_write(ctw_ctx *ctx, const ctw_volume *v, const char *path)
+{
+	try {
+		quiet();
+		switch (v->dtype) {
+		case CTW_U8:
+			write_as<uint8_t>(v, path);
+			break;
+		case CTW_I16:
+			write_as<int16_t>(v, path);
+			break;
+		case CTW_U16:
+			write_as<uint16_t>(v, path);
+			break;
+		case CTW_I32:
+			write_as<int32_t>(v, path);
+			break;
+		case CTW_F32:
+			write_as<float>(v, path);
+			break;
+		}
+		return CTW_OK;
+	} catch (const std::exception &e) {
+		return fail(ctx, path, e, CTW_ERR_IO, "cannot write: ");
+	} catch (...) {
+		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "unknown C++ exception in the ITK adapter");
+	}
+}
+
+extern "C" int ctw_itk_write_dicom(ctw_ctx *ctx, const ctw_volume *v, const char *dir,
+				   const ctw_dicom_meta *meta)
+{
+	try {
+		quiet();
+		switch (v->dtype) {
+		case CTW_U8:
+			write_dicom_as<uint8_t>(v, dir, meta);
+			break;
+		case CTW_I16:
+			write_dicom_as<int16_t>(v, dir, meta);
+			break;
+		case CTW_U16:
+			write_dicom_as<uint16_t>(v, dir, meta);
+			break;
+		default:
+			return ctw_error(ctx, CTW_ERR_INVALID, dir,
+					 "DICOM series are written from 8 or 16-bit integer volumes, not %s",
+					 ctw_dtype_name(v->dtype));
+		}
+		return CTW_OK;
+	} catch (const std::exception &e) {
+		return fail(ctx, dir, e, CTW_ERR_IO, "cannot write: ");
+	} catch (...) {
+		return ctw_error(ctx, CTW_ERR_INTERNAL, dir, "unknown C++ exception in the ITK adapter");
+	}
+}
+
+extern "C" const char *ctw_itk_version_string(void)
+{
+	return itk::Version::GetITKVersion();
+}
+
+extern "C" const char *ctw_gdcm_version_string(void)
+{
+	static char buf[32];
+	if (!buf[0])
+		std::snprintf(buf, sizeof(buf), "%s", gdcm::Version::GetVersion());
+	return buf;
+}
