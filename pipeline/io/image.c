@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "fs.h"
+#include "image_int.h"
 #include "image_itk.h"
 
 static int ends_with(const char *s, const char *suffix)
@@ -20,131 +22,34 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static uint16_t swap16(uint16_t x)
+/* Replaces the float32 geometry ITK read from a NIfTI file by the exact one we stored beside it,
+ * when both describe the same grid (they differ if another tool edited the header). */
+static void use_exact_geometry(ctw_ctx *ctx, const char *path, const ctw_nifti_exact *x,
+			       ctw_image_info *info)
 {
-	return (uint16_t)((x >> 8) | (x << 8));
-}
-
-static uint32_t swap32(uint32_t x)
-{
-	return (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24);
-}
-
-static uint64_t swap64(uint64_t x)
-{
-	return ((uint64_t)swap32((uint32_t)x) << 32) | swap32((uint32_t)(x >> 32));
-}
-
-/* Field readers for a header buffer in either byte order. */
-static int64_t hdr_i16(const unsigned char *h, int off, int sw)
-{
-	uint16_t x;
-	memcpy(&x, h + off, 2);
-	return (int16_t)(sw ? swap16(x) : x);
-}
-
-static int64_t hdr_i32(const unsigned char *h, int off, int sw)
-{
-	uint32_t x;
-	memcpy(&x, h + off, 4);
-	return (int32_t)(sw ? swap32(x) : x);
-}
-
-static int64_t hdr_i64(const unsigned char *h, int off, int sw)
-{
-	uint64_t x;
-	memcpy(&x, h + off, 8);
-	return (int64_t)(sw ? swap64(x) : x);
-}
-
-static double hdr_f32(const unsigned char *h, int off, int sw)
-{
-	uint32_t x;
-	float f;
-	memcpy(&x, h + off, 4);
-	x = sw ? swap32(x) : x;
-	memcpy(&f, &x, 4);
-	return f;
-}
-
-static double hdr_f64(const unsigned char *h, int off, int sw)
-{
-	uint64_t x;
-	double d;
-	memcpy(&x, h + off, 8);
-	x = sw ? swap64(x) : x;
-	memcpy(&d, &x, 8);
-	return d;
-}
-
-/* Checks a NIfTI-1/NIfTI-2 header (plain or gzip): sizes, dimensions against the voxel limit,
- * voxel sizes, and for uncompressed files that the voxel data is all there. */
-static int check_nifti(ctw_ctx *ctx, const char *path)
-{
-	unsigned char h[540];
-	int64_t dim[8], nvox = 1, bitpix, vox_offset;
-	double pixdim[8];
-	int n, sw = 0, v2, i;
-	gzFile gz = gzopen(path, "rb");
-
-	if (!gz)
-		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
-	n = gzread(gz, h, sizeof(h));
-	gzclose(gz);
-	if (n < 348)
-		return ctw_error(ctx, CTW_ERR_FORMAT, path,
-				 "truncated NIfTI header (%d of at least 348 bytes)", n < 0 ? 0 : n);
-	if (hdr_i32(h, 0, 0) == 348 || hdr_i32(h, 0, 1) == 348) {
-		v2 = 0;
-		sw = hdr_i32(h, 0, 0) != 348;
-	} else if (hdr_i32(h, 0, 0) == 540 || hdr_i32(h, 0, 1) == 540) {
-		v2 = 1;
-		sw = hdr_i32(h, 0, 0) != 540;
-		if (n < 540)
-			return ctw_error(ctx, CTW_ERR_FORMAT, path, "truncated NIfTI-2 header");
-	} else {
-		return ctw_error(ctx, CTW_ERR_FORMAT, path, "not a NIfTI file (header size field is wrong)");
+	double worst = 0;
+	for (int c = 0; c < 3; c++) {
+		if (x->dim[c] != info->dim[c])
+			return;
+		worst = fmax(worst, fabs(x->spacing[c] - info->spacing[c]) / x->spacing[c]);
+		worst = fmax(worst, fabs(x->origin[c] - info->origin[c]) / fmax(1.0, fabs(x->origin[c])));
+		for (int r = 0; r < 3; r++)
+			worst = fmax(worst, fabs(x->direction[r][c] - info->direction[r][c]));
 	}
-	for (i = 0; i < 8; i++) {
-		dim[i] = v2 ? hdr_i64(h, 16 + 8 * i, sw) : hdr_i16(h, 40 + 2 * i, sw);
-		pixdim[i] = v2 ? hdr_f64(h, 104 + 8 * i, sw) : hdr_f32(h, 76 + 4 * i, sw);
+	if (worst > 1e-5) {
+		ctw_log(ctx, CTW_LOG_WARN, path,
+			"the exact geometry stored by cardiotwin disagrees with the header (edited by "
+			"another tool?); using the header");
+		return;
 	}
-	bitpix = v2 ? hdr_i16(h, 14, sw) : hdr_i16(h, 72, sw);
-	vox_offset = v2 ? hdr_i64(h, 168, sw) : (int64_t)hdr_f32(h, 108, sw);
-	if (dim[0] < 1 || dim[0] > 7)
-		return ctw_error(ctx, CTW_ERR_FORMAT, path, "bad number of dimensions %lld in the NIfTI header",
-				 (long long)dim[0]);
-	for (i = 1; i <= dim[0]; i++) {
-		if (dim[i] < 1)
-			return ctw_error(ctx, CTW_ERR_FORMAT, path, "dimension %d is %lld in the NIfTI header", i,
-					 (long long)dim[i]);
-		if (dim[i] > ctw_ctx_max_voxels(ctx) / nvox)
-			return ctw_error(ctx, CTW_ERR_FORMAT, path,
-					 "the NIfTI header claims more than %lld voxels (limit); the header is "
-					 "corrupt or the image too large",
-					 (long long)ctw_ctx_max_voxels(ctx));
-		nvox *= dim[i];
-		if (i <= 3 && (!isfinite(pixdim[i]) || pixdim[i] <= 0.0))
-			return ctw_error(ctx, CTW_ERR_FORMAT, path,
-					 "voxel size along axis %d is %g in the NIfTI header; must be finite and > 0",
-					 i - 1, pixdim[i]);
-	}
-	if (bitpix <= 0 || bitpix % 8 || bitpix > 256)
-		return ctw_error(ctx, CTW_ERR_FORMAT, path, "bad bits per voxel %lld in the NIfTI header",
-				 (long long)bitpix);
-	if (ends_with(path, ".nii")) {
-		struct stat st;
-		int64_t need = vox_offset + nvox * (bitpix / 8);
-		if (stat(path, &st) == 0 && (int64_t)st.st_size < need)
-			return ctw_error(ctx, CTW_ERR_FORMAT, path,
-					 "truncated: %lld bytes of voxel data expected, the file has %lld",
-					 (long long)(need - vox_offset), (long long)(st.st_size - vox_offset));
-	}
-	return CTW_OK;
+	memcpy(info->spacing, x->spacing, sizeof(info->spacing));
+	memcpy(info->origin, x->origin, sizeof(info->origin));
+	memcpy(info->direction, x->direction, sizeof(info->direction));
 }
 
 int ctw_image_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 {
+	ctw_nifti_exact exact = { 0 };
 	struct stat st;
 	int ret, is_dir;
 	int64_t n = 1;
@@ -154,13 +59,15 @@ int ctw_image_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
 	is_dir = S_ISDIR(st.st_mode);
 	if (!is_dir && (ends_with(path, ".nii") || ends_with(path, ".nii.gz"))) {
-		ret = check_nifti(ctx, path);
+		ret = ctw_nifti_check(ctx, path, &exact);
 		if (ret)
 			return ret;
 	}
 	ret = ctw_itk_read_info(ctx, path, is_dir, info);
 	if (ret)
 		return ret;
+	if (exact.present)
+		use_exact_geometry(ctx, path, &exact, info);
 	if (info->ndim < 2 || info->ndim > 4 || (info->ndim == 4 && info->dim[3] > 1))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path,
 				 "%dD image with %lld volumes; a single 2D or 3D image is expected", info->ndim,
@@ -201,8 +108,12 @@ int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume *
 	if (ret)
 		return ret;
 	ret = ctw_itk_read(ctx, path, ctw_is_dir(path), v);
-	if (!ret)
+	if (!ret) {
+		memcpy(v->spacing, info.spacing, sizeof(v->spacing));
+		memcpy(v->origin, info.origin, sizeof(v->origin));
+		memcpy(v->direction, info.direction, sizeof(v->direction));
 		ret = ctw_check_geometry(ctx, path, v);
+	}
 	if (ret) {
 		ctw_volume_free(ctx, v);
 		return ret;
@@ -211,9 +122,19 @@ int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume *
 	return CTW_OK;
 }
 
+/* The directory part of path ("." when none), in buf. */
+static const char *parent_dir(const char *path, char *buf, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return ".";
+	snprintf(buf, n, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	return buf;
+}
+
 int ctw_image_write_nifti(ctw_ctx *ctx, const ctw_volume *v, const char *path)
 {
-	char *tmp = NULL;
+	char *tmp = NULL, dir[4096];
 	int ret;
 
 	if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
@@ -221,10 +142,13 @@ int ctw_image_write_nifti(ctw_ctx *ctx, const ctw_volume *v, const char *path)
 	ret = ctw_check_geometry(ctx, path, v);
 	if (ret)
 		return ret;
+	if (!ctw_is_dir(parent_dir(path, dir, sizeof(dir))) || access(dir, W_OK) != 0)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: directory '%s' %s", dir,
+				 ctw_is_dir(dir) ? "is not writable" : "does not exist");
 	ret = ctw_tmp_sibling(ctx, path, &tmp);
 	if (ret)
 		return ret;
-	ret = ctw_itk_write(ctx, v, tmp);
+	ret = ctw_nifti_write(ctx, v, tmp);
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, path);
 	if (ret)

@@ -46,8 +46,6 @@ CTW_API int ctw_image_write_nifti(ctw_ctx *ctx, const ctw_volume *v, const char 
 typedef struct ctw_dicom_meta {
 	const char *modality;           /* "CT" or "MR"                               */
 	const char *series_description; /* e.g. "cardiotwin phantom"                 */
-	double rescale_intercept;       /* stored = (value - intercept) / slope        */
-	double rescale_slope;
 } ctw_dicom_meta;
 
 /* Writes v (integer voxel types only; float is refused) as one DICOM series of 2D slices
