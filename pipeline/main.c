@@ -224,11 +224,13 @@ static int cmd_info(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	printf("dimensions: %d\n", in.ndim);
 	printf("size: %lld %lld %lld\n", (long long)in.dim[0], (long long)in.dim[1],
 	       (long long)in.dim[2]);
+	/* "+ 0.0" prints -0 as 0 */
 	printf("spacing: %.10g %.10g %.10g\n", in.spacing[0], in.spacing[1], in.spacing[2]);
-	printf("origin: %.10g %.10g %.10g\n", in.origin[0], in.origin[1], in.origin[2]);
+	printf("origin: %.10g %.10g %.10g\n", in.origin[0] + 0.0, in.origin[1] + 0.0, in.origin[2] + 0.0);
 	printf("direction:");
 	for (r = 0; r < 3; r++)
-		printf(" %.10g %.10g %.10g", in.direction[r][0], in.direction[r][1], in.direction[r][2]);
+		for (int c = 0; c < 3; c++)
+			printf(" %.10g", in.direction[r][c] + 0.0);
 	printf("\n");
 	printf("orientation: %s\n", orient);
 	printf("pixel type: %s\n", in.pixel_type);

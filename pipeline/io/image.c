@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dicom.h"
 #include "fs.h"
 #include "image_int.h"
 #include "image_itk.h"
@@ -47,25 +48,67 @@ static void use_exact_geometry(ctw_ctx *ctx, const char *path, const ctw_nifti_e
 	memcpy(info->direction, x->direction, sizeof(info->direction));
 }
 
-int ctw_image_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
+/* The DICOM series to read from a directory (or a single DICOM file): the largest one, checked
+ * to form a 3D grid. On success *scan is new and *files a new list of its paths (borrowed from
+ * the scan); free both. */
+static int pick_series(ctw_ctx *ctx, const char *path, ctw_image_info *info, ctw_dicom_scan **scan,
+		       const char ***files)
+{
+	const ctw_dicom_series *s;
+	int ret, i;
+
+	*files = NULL;
+	ret = ctw_dicom_scan_dir(ctx, path, scan);
+	if (ret)
+		return ret;
+	if ((*scan)->n_series == 0)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "no DICOM series found (%d other files, %d damaged DICOM files skipped)",
+				 (*scan)->n_skipped_other, (*scan)->n_skipped_corrupt);
+	s = &(*scan)->series[0];
+	if ((*scan)->n_series > 1)
+		ctw_log(ctx, CTW_LOG_WARN, path, "%d series found; reading the largest (%d files)",
+			(*scan)->n_series, s->n_files);
+	ret = ctw_dicom_series_check(ctx, path, s);
+	if (ret)
+		return ret;
+	*files = ctw_calloc(ctx, (size_t)s->n_files, sizeof(**files));
+	if (!*files)
+		return CTW_ERR_NOMEM;
+	for (i = 0; i < s->n_files; i++)
+		(*files)[i] = s->files[i]->path;
+	info->n_series = (*scan)->n_series;
+	return CTW_OK;
+}
+
+/* Reads and checks the header; for DICOM also returns the series' files (free both). */
+static int read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info, ctw_dicom_scan **scan,
+		     const char ***files)
 {
 	ctw_nifti_exact exact = { 0 };
 	struct stat st;
-	int ret, is_dir;
+	int ret, n_series = 1;
 	int64_t n = 1;
 
+	*scan = NULL;
+	*files = NULL;
 	memset(info, 0, sizeof(*info));
 	if (stat(path, &st) != 0)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
-	is_dir = S_ISDIR(st.st_mode);
-	if (!is_dir && (ends_with(path, ".nii") || ends_with(path, ".nii.gz"))) {
+	if (S_ISDIR(st.st_mode) || ctw_is_dicom_file(path)) {
+		ret = pick_series(ctx, path, info, scan, files);
+		if (ret)
+			return ret;
+		n_series = info->n_series;
+	} else if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) {
 		ret = ctw_nifti_check(ctx, path, &exact);
 		if (ret)
 			return ret;
 	}
-	ret = ctw_itk_read_info(ctx, path, is_dir, info);
+	ret = ctw_itk_read_info(ctx, path, *files, *scan ? (*scan)->series[0].n_files : 0, info);
 	if (ret)
 		return ret;
+	info->n_series = n_series;
 	if (exact.present)
 		use_exact_geometry(ctx, path, &exact, info);
 	if (info->ndim < 2 || info->ndim > 4 || (info->ndim == 4 && info->dim[3] > 1))
@@ -94,26 +137,38 @@ int ctw_image_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 	return ret;
 }
 
+int ctw_image_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
+{
+	ctw_dicom_scan *scan;
+	const char **files;
+	int ret = read_info(ctx, path, info, &scan, &files);
+	ctw_free(ctx, files);
+	ctw_dicom_scan_free(ctx, scan);
+	return ret;
+}
+
 int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume **out)
 {
 	ctw_image_info info;
-	ctw_volume *v;
+	ctw_dicom_scan *scan;
+	const char **files;
+	ctw_volume *v = NULL;
 	int ret;
 
 	*out = NULL;
-	ret = ctw_image_read_info(ctx, path, &info);
-	if (ret)
-		return ret;
-	ret = ctw_volume_new(ctx, info.dim, dtype ? dtype : info.dtype, &v);
-	if (ret)
-		return ret;
-	ret = ctw_itk_read(ctx, path, ctw_is_dir(path), v);
+	ret = read_info(ctx, path, &info, &scan, &files);
+	if (!ret)
+		ret = ctw_volume_new(ctx, info.dim, dtype ? dtype : info.dtype, &v);
+	if (!ret)
+		ret = ctw_itk_read(ctx, path, files, info.n_files, v);
 	if (!ret) {
 		memcpy(v->spacing, info.spacing, sizeof(v->spacing));
 		memcpy(v->origin, info.origin, sizeof(v->origin));
 		memcpy(v->direction, info.direction, sizeof(v->direction));
 		ret = ctw_check_geometry(ctx, path, v);
 	}
+	ctw_free(ctx, files);
+	ctw_dicom_scan_free(ctx, scan);
 	if (ret) {
 		ctw_volume_free(ctx, v);
 		return ret;

@@ -10,7 +10,6 @@
 #include "gdcmUIDGenerator.h"
 #include "gdcmVersion.h"
 #include "itkGDCMImageIO.h"
-#include "itkGDCMSeriesFileNames.h"
 #include "itkImage.h"
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
@@ -70,23 +69,6 @@ void comp_info(Comp c, ctw_image_info *info)
 	}
 }
 
-// The files of the largest series in a DICOM directory; empty when there is none.
-std::vector<std::string> series_files(const char *dir, int *n_series)
-{
-	itk::GDCMSeriesFileNames::Pointer names = itk::GDCMSeriesFileNames::New();
-	names->SetUseSeriesDetails(true);
-	names->SetDirectory(dir);
-	const std::vector<std::string> &uids = names->GetSeriesUIDs();
-	std::vector<std::string> best;
-	*n_series = (int)uids.size();
-	for (const std::string &uid : uids) {
-		std::vector<std::string> f = names->GetFileNames(uid);
-		if (f.size() > best.size())
-			best = f;
-	}
-	return best;
-}
-
 template <typename T> using Img3 = itk::Image<T, 3>;
 
 template <typename T> void set_geometry(const Img3<T> *img, ctw_volume *v)
@@ -99,15 +81,15 @@ template <typename T> void set_geometry(const Img3<T> *img, ctw_volume *v)
 	}
 }
 
-template <typename T> int read_as(ctw_ctx *ctx, const char *path, int is_dir, ctw_volume *v)
+template <typename T>
+int read_as(ctw_ctx *ctx, const char *path, const char *const *files, int n_files, ctw_volume *v)
 {
 	typename Img3<T>::Pointer img;
-	if (is_dir) {
-		int n_series = 0;
+	if (files) {
 		using Reader = itk::ImageSeriesReader<Img3<T>>;
 		typename Reader::Pointer r = Reader::New();
 		r->SetImageIO(itk::GDCMImageIO::New());
-		r->SetFileNames(series_files(path, &n_series));
+		r->SetFileNames(std::vector<std::string>(files, files + n_files));
 		r->Update();
 		img = r->GetOutput();
 	} else {
@@ -232,7 +214,8 @@ void write_dicom_as(const ctw_volume *v, const char *dir, const ctw_dicom_meta *
 
 } // namespace
 
-extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, int is_dir, ctw_image_info *info)
+extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, const char *const *files,
+				 int n_files, ctw_image_info *info)
 {
 	try {
 		quiet();
@@ -240,20 +223,16 @@ extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, int is_dir, ctw
 		itk::ImageIOBase::Pointer io;
 		info->n_files = 1;
 		info->n_series = 1;
-		if (is_dir) {
-			std::vector<std::string> files = series_files(path, &info->n_series);
-			if (files.empty())
-				return ctw_error(ctx, CTW_ERR_FORMAT, path,
-						 "no DICOM series found in this directory");
+		if (files) {
 			using Reader = itk::ImageSeriesReader<Img3<float>>;
 			Reader::Pointer r = Reader::New();
 			itk::GDCMImageIO::Pointer gio = itk::GDCMImageIO::New();
 			r->SetImageIO(gio);
-			r->SetFileNames(files);
+			r->SetFileNames(std::vector<std::string>(files, files + n_files));
 			r->UpdateOutputInformation();
 			const Img3<float> *img = r->GetOutput();
 			std::snprintf(info->format, sizeof(info->format), "DICOM");
-			info->ndim = files.size() > 1 ? 3 : 2;
+			info->ndim = n_files > 1 ? 3 : 2;
 			for (int c = 0; c < 3; c++) {
 				info->dim[c] = (int64_t)img->GetLargestPossibleRegion().GetSize()[c];
 				info->spacing[c] = img->GetSpacing()[c];
@@ -262,7 +241,7 @@ extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, int is_dir, ctw
 					info->direction[r2][c] = img->GetDirection()[r2][c];
 			}
 			info->dim[3] = 1;
-			info->n_files = (int)files.size();
+			info->n_files = n_files;
 			comp_info(gio->GetComponentType(), info);
 			// Rescaled DICOM values are not integers of the stored type in general.
 			if (gio->GetRescaleSlope() != 1.0 ||
@@ -307,21 +286,22 @@ extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, int is_dir, ctw
 	}
 }
 
-extern "C" int ctw_itk_read(ctw_ctx *ctx, const char *path, int is_dir, ctw_volume *v)
+extern "C" int ctw_itk_read(ctw_ctx *ctx, const char *path, const char *const *files, int n_files,
+			    ctw_volume *v)
 {
 	try {
 		quiet();
 		switch (v->dtype) {
 		case CTW_U8:
-			return read_as<uint8_t>(ctx, path, is_dir, v);
+			return read_as<uint8_t>(ctx, path, files, n_files, v);
 		case CTW_I16:
-			return read_as<int16_t>(ctx, path, is_dir, v);
+			return read_as<int16_t>(ctx, path, files, n_files, v);
 		case CTW_U16:
-			return read_as<uint16_t>(ctx, path, is_dir, v);
+			return read_as<uint16_t>(ctx, path, files, n_files, v);
 		case CTW_I32:
-			return read_as<int32_t>(ctx, path, is_dir, v);
+			return read_as<int32_t>(ctx, path, files, n_files, v);
 		case CTW_F32:
-			return read_as<float>(ctx, path, is_dir, v);
+			return read_as<float>(ctx, path, files, n_files, v);
 		}
 		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "unknown voxel type");
 	} catch (const std::exception &e) {

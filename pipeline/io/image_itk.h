@@ -9,12 +9,15 @@
 extern "C" {
 #endif
 
-/* Header of a file, or of the largest series in a DICOM directory (ITK's GDCM series reader).
+/* Header of an image file (files == NULL), or of the DICOM series made of files[0..n_files),
+ * sorted along the slice normal (ITK's GDCM series reader); path names it in messages.
  * CTW_ERR_FORMAT when ITK cannot read it. */
-int ctw_itk_read_info(ctw_ctx *ctx, const char *path, int is_dir, ctw_image_info *info);
+int ctw_itk_read_info(ctw_ctx *ctx, const char *path, const char *const *files, int n_files,
+		      ctw_image_info *info);
 /* Reads voxels into v->data, which the caller allocated with v->dim = info dims and v->dtype.
  * Geometry fields of v are set from the file. */
-int ctw_itk_read(ctw_ctx *ctx, const char *path, int is_dir, ctw_volume *v);
+int ctw_itk_read(ctw_ctx *ctx, const char *path, const char *const *files, int n_files,
+		 ctw_volume *v);
 /* Writes v to path with the ITK writer its extension selects. */
 int ctw_itk_write(ctw_ctx *ctx, const ctw_volume *v, const char *path);
 /* Writes v (right-handed direction) as a series dir/IM0001.dcm ... into an existing dir. */

@@ -362,10 +362,6 @@ int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const char *path)
 		if (gzwrite(gz, (const char *)v->data + done, chunk) != (int)chunk)
 			goto fail;
 		done += chunk;
-		if (ctw_progress(ctx, "write", (double)done, (double)bytes)) {
-			gzclose(gz);
-			return ctw_error(ctx, CTW_ERR_CANCELLED, path, "cancelled");
-		}
 	}
 	if (gzclose(gz) != Z_OK)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s (disk full?)", strerror(errno));

@@ -186,7 +186,7 @@ static void test_image_nifti_header_alone(void **state)
 	for (int lh = 0; lh < 2; lh++) {
 		v = make_volume(ctx, CTW_I16, lh);
 		assert_int_equal(ctw_image_write_nifti(ctx, v, p), CTW_OK);
-		assert_int_equal(ctw_itk_read_info(ctx, p, 0, &info), CTW_OK);
+		assert_int_equal(ctw_itk_read_info(ctx, p, NULL, 0, &info), CTW_OK);
 		for (int c = 0; c < 3; c++) {
 			assert_true(fabs(info.spacing[c] - v->spacing[c]) < 1e-5);
 			assert_true(fabs(info.origin[c] - v->origin[c]) < 1e-4);

@@ -1,0 +1,441 @@
+/* dicom.c: a DICOM directory scanner. Each file is parsed element by element (Part 5: explicit
+ * and implicit VR little endian, sequences and items of defined or undefined length,
+ * encapsulated pixel data), every length checked against the file size, so a damaged file is
+ * skipped with a count instead of reaching GDCM, whose Debian build aborts on some of them. */
+#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
+#include "dicom.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define UNDEFINED 0xFFFFFFFFu
+#define MAX_DEPTH 16
+
+typedef struct reader {
+	const unsigned char *p, *end;
+	int explicit_vr;
+	ctw_dicom_file *f;
+	char syntax[65];
+} reader;
+
+static uint16_t rd16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* Copies a string value without padding spaces and NULs. */
+static void str_value(const unsigned char *v, uint32_t n, char *out, size_t cap)
+{
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
+		n--;
+	while (n > 0 && v[0] == ' ') {
+		v++;
+		n--;
+	}
+	if (n >= cap)
+		n = (uint32_t)cap - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+/* Parses up to max backslash-separated decimals; returns how many were read. */
+static int decimals(const unsigned char *v, uint32_t n, double *out, int max)
+{
+	char buf[256], *s, *end;
+	int k = 0;
+	str_value(v, n, buf, sizeof(buf));
+	for (s = buf; k < max; s = end + 1) {
+		double x = strtod(s, &end);
+		if (end == s || !isfinite(x))
+			return k;
+		out[k++] = x;
+		while (*end == ' ')
+			end++;
+		if (*end != '\\')
+			break;
+	}
+	return k;
+}
+
+static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint32_t n, int depth)
+{
+	ctw_dicom_file *f = r->f;
+	char buf[64];
+	if (depth > 0)
+		return;
+	switch (((uint32_t)g << 16) | e) {
+	case 0x00020010:
+		str_value(v, n, r->syntax, sizeof(r->syntax));
+		break;
+	case 0x00080060:
+		str_value(v, n, f->modality, sizeof(f->modality));
+		break;
+	case 0x0020000E:
+		str_value(v, n, f->series_uid, sizeof(f->series_uid));
+		break;
+	case 0x00200013:
+		str_value(v, n, buf, sizeof(buf));
+		f->instance = strtoll(buf, NULL, 10);
+		break;
+	case 0x00200032:
+		f->has_ipp = decimals(v, n, f->ipp, 3) == 3;
+		break;
+	case 0x00200037:
+		f->has_iop = decimals(v, n, f->iop, 6) == 6;
+		break;
+	case 0x00181060:
+		decimals(v, n, &f->trigger_time, 1);
+		break;
+	case 0x00280010:
+		f->rows = n >= 2 ? rd16(v) : 0;
+		break;
+	case 0x00280011:
+		f->cols = n >= 2 ? rd16(v) : 0;
+		break;
+	case 0x7FE00010:
+		f->has_pixels = 1;
+		break;
+	}
+}
+
+/* Walks data elements until the end of the buffer or, inside an item of undefined length, its
+ * delimiter. Returns 0, or -1 when the data is malformed. meta: only group 0002 (the file meta
+ * information, always explicit VR little endian). */
+static int walk(reader *r, int depth, int meta)
+{
+	if (depth > MAX_DEPTH)
+		return -1;
+	while (r->p < r->end) {
+		const unsigned char *start = r->p;
+		uint16_t g, e;
+		uint32_t len;
+		int long_len = 0, sq = 0;
+		if (r->end - r->p < 8)
+			return -1;
+		g = rd16(r->p);
+		e = rd16(r->p + 2);
+		if (meta && g != 0x0002)
+			return 0;
+		if (g == 0xFFFE) { /* item delimiter ends an item of undefined length */
+			r->p += 8;
+			if (e == 0xE00D && depth > 0)
+				return 1;
+			return -1;
+		}
+		if (r->explicit_vr || meta) {
+			char vr[3] = { (char)r->p[4], (char)r->p[5], 0 };
+			if (vr[0] < 'A' || vr[0] > 'Z' || vr[1] < 'A' || vr[1] > 'Z')
+				return -1;
+			long_len = strstr("OB OD OF OL OV OW SQ SV UC UN UR UT UV", vr) != NULL;
+			sq = !strcmp(vr, "SQ");
+			if (long_len) {
+				if (r->end - r->p < 12)
+					return -1;
+				len = rd32(r->p + 8);
+				r->p += 12;
+			} else {
+				len = rd16(r->p + 6);
+				r->p += 8;
+			}
+		} else {
+			len = rd32(r->p + 4);
+			r->p += 8;
+		}
+		if (len == UNDEFINED) {
+			/* a sequence (or encapsulated pixel data): items until the sequence delimiter */
+			for (;;) {
+				uint16_t ig, ie;
+				uint32_t ilen;
+				if (r->end - r->p < 8)
+					return -1;
+				ig = rd16(r->p);
+				ie = rd16(r->p + 2);
+				ilen = rd32(r->p + 4);
+				r->p += 8;
+				if (ig != 0xFFFE)
+					return -1;
+				if (ie == 0xE0DD)
+					break;
+				if (ie != 0xE000)
+					return -1;
+				if (ilen == UNDEFINED) {
+					if (g == 0x7FE0 || walk(r, depth + 1, 0) != 1)
+						return -1;
+				} else {
+					if (ilen > (uint32_t)(r->end - r->p))
+						return -1;
+					if (sq || !r->explicit_vr) {
+						reader sub = *r;
+						sub.end = r->p + ilen;
+						if (g != 0x7FE0 && walk(&sub, depth + 1, 0) < 0)
+							return -1;
+					}
+					r->p += ilen;
+				}
+			}
+			take(r, g, e, r->p, 0, depth);
+			continue;
+		}
+		if (len > (uint32_t)(r->end - r->p))
+			return -1;
+		take(r, g, e, r->p, len, depth);
+		r->p += len;
+		(void)start;
+	}
+	return 0;
+}
+
+/* Parses one file into f; returns 1 for a DICOM image, 0 for a file that is not DICOM, -1 for
+ * a damaged DICOM file. */
+static int parse_file(ctw_ctx *ctx, const char *path, ctw_dicom_file *f)
+{
+	FILE *fp = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	struct stat st;
+	reader r;
+	int ret = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->instance = -1;
+	f->trigger_time = NAN;
+	if (!fp)
+		return 0;
+	if (fstat(fileno(fp), &st) != 0 || st.st_size < 132 || st.st_size > ((int64_t)1 << 31))
+		goto out;
+	buf = ctw_malloc(ctx, (size_t)st.st_size);
+	if (!buf || fread(buf, 1, (size_t)st.st_size, fp) != (size_t)st.st_size ||
+	    memcmp(buf + 128, "DICM", 4) != 0)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.f = f;
+	r.p = buf + 132;
+	r.end = buf + st.st_size;
+	ret = -1;
+	if (walk(&r, 0, 1) < 0 || !r.syntax[0])
+		goto out;
+	if (!strcmp(r.syntax, "1.2.840.10008.1.2"))
+		r.explicit_vr = 0;
+	else if (!strcmp(r.syntax, "1.2.840.10008.1.2.2") || !strcmp(r.syntax, "1.2.840.10008.1.2.1.99"))
+		goto out; /* big endian or deflated: not supported */
+	else
+		r.explicit_vr = 1; /* explicit little endian, and every compressed syntax */
+	if (walk(&r, 0, 0) < 0)
+		goto out;
+	ret = f->has_pixels && f->rows > 0 && f->cols > 0 ? 1 : 0;
+	if (ret == 1 && !(f->path = ctw_strdup(ctx, path)))
+		ret = -2;
+out:
+	ctw_free(ctx, buf);
+	fclose(fp);
+	return ret;
+}
+
+int ctw_is_dicom_file(const char *path)
+{
+	unsigned char b[132];
+	FILE *fp = fopen(path, "rb");
+	int yes = fp && fread(b, 1, sizeof(b), fp) == sizeof(b) && memcmp(b + 128, "DICM", 4) == 0;
+	if (fp)
+		fclose(fp);
+	return yes;
+}
+
+/* nftw has no user pointer: the scan in progress. */
+static struct {
+	ctw_ctx *ctx;
+	ctw_dicom_scan *scan;
+	int cap, status;
+} walking;
+
+static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	ctw_dicom_scan *s = walking.scan;
+	ctw_dicom_file f;
+	int k;
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_F)
+		return 0;
+	k = parse_file(walking.ctx, path, &f);
+	if (k == -2) {
+		walking.status = CTW_ERR_NOMEM;
+		return 1;
+	}
+	if (k == 0)
+		s->n_skipped_other++;
+	if (k == -1) {
+		s->n_skipped_corrupt++;
+		ctw_log(walking.ctx, CTW_LOG_WARN, path, "skipped: damaged DICOM file");
+	}
+	if (k != 1)
+		return 0;
+	if (s->n_files == walking.cap) {
+		int cap = walking.cap ? 2 * walking.cap : 64;
+		ctw_dicom_file *n = ctw_realloc(walking.ctx, s->files, sizeof(*n) * (size_t)cap);
+		if (!n) {
+			ctw_free(walking.ctx, f.path);
+			walking.status = CTW_ERR_NOMEM;
+			return 1;
+		}
+		s->files = n;
+		walking.cap = cap;
+	}
+	s->files[s->n_files++] = f;
+	return 0;
+}
+
+static void normal_of(const ctw_dicom_file *f, double n[3])
+{
+	const double *a = f->iop, *b = f->iop + 3;
+	n[0] = a[1] * b[2] - a[2] * b[1];
+	n[1] = a[2] * b[0] - a[0] * b[2];
+	n[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+static double along_normal(const ctw_dicom_file *f)
+{
+	double n[3];
+	if (!f->has_ipp || !f->has_iop)
+		return (double)f->instance;
+	normal_of(f, n);
+	return n[0] * f->ipp[0] + n[1] * f->ipp[1] + n[2] * f->ipp[2];
+}
+
+static int by_position(const void *a, const void *b)
+{
+	const ctw_dicom_file *x = *(ctw_dicom_file *const *)a, *y = *(ctw_dicom_file *const *)b;
+	double dx = along_normal(x), dy = along_normal(y);
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return x->instance < y->instance ? -1 : x->instance > y->instance;
+}
+
+static int by_size(const void *a, const void *b)
+{
+	const ctw_dicom_series *x = a, *y = b;
+	if (x->n_files != y->n_files)
+		return y->n_files - x->n_files;
+	return strcmp(x->uid, y->uid);
+}
+
+static int group(ctw_ctx *ctx, ctw_dicom_scan *s)
+{
+	int i, j;
+	s->series = ctw_calloc(ctx, (size_t)(s->n_files ? s->n_files : 1), sizeof(*s->series));
+	if (!s->series)
+		return CTW_ERR_NOMEM;
+	for (i = 0; i < s->n_files; i++) {
+		for (j = 0; j < s->n_series; j++)
+			if (!strcmp(s->series[j].uid, s->files[i].series_uid))
+				break;
+		if (j == s->n_series) {
+			memcpy(s->series[j].uid, s->files[i].series_uid, sizeof(s->series[j].uid));
+			s->n_series++;
+		}
+		s->series[j].n_files++;
+	}
+	for (j = 0; j < s->n_series; j++) {
+		ctw_dicom_series *g = &s->series[j];
+		int n = 0;
+		g->files = ctw_calloc(ctx, (size_t)g->n_files, sizeof(*g->files));
+		if (!g->files)
+			return CTW_ERR_NOMEM;
+		for (i = 0; i < s->n_files; i++)
+			if (!strcmp(g->uid, s->files[i].series_uid))
+				g->files[n++] = &s->files[i];
+		qsort(g->files, (size_t)n, sizeof(*g->files), by_position);
+	}
+	qsort(s->series, (size_t)s->n_series, sizeof(*s->series), by_size);
+	return CTW_OK;
+}
+
+int ctw_dicom_scan_dir(ctw_ctx *ctx, const char *dir, ctw_dicom_scan **out)
+{
+	ctw_dicom_scan *s;
+	int ret;
+
+	*out = NULL;
+	s = ctw_calloc(ctx, 1, sizeof(*s));
+	if (!s)
+		return CTW_ERR_NOMEM;
+	walking.ctx = ctx;
+	walking.scan = s;
+	walking.cap = 0;
+	walking.status = CTW_OK;
+	if (nftw(dir, visit, 32, FTW_PHYS) < 0 && walking.status == CTW_OK)
+		walking.status = ctw_error(ctx, CTW_ERR_IO, dir, "cannot read directory: %s", strerror(errno));
+	ret = walking.status;
+	if (!ret)
+		ret = group(ctx, s);
+	if (ret) {
+		if (ret == CTW_ERR_NOMEM)
+			ctw_error(ctx, CTW_ERR_NOMEM, dir, "out of memory while scanning");
+		ctw_dicom_scan_free(ctx, s);
+		return ret;
+	}
+	*out = s;
+	return CTW_OK;
+}
+
+void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s)
+{
+	int i;
+	if (!s)
+		return;
+	for (i = 0; i < s->n_files; i++)
+		ctw_free(ctx, s->files[i].path);
+	for (i = 0; s->series && i < s->n_series; i++)
+		ctw_free(ctx, s->series[i].files);
+	ctw_free(ctx, s->series);
+	ctw_free(ctx, s->files);
+	ctw_free(ctx, s);
+}
+
+int ctw_dicom_series_check(ctw_ctx *ctx, const char *dir, const ctw_dicom_series *s)
+{
+	const ctw_dicom_file *f0 = s->files[0];
+	double step = 0;
+	int i, c;
+
+	for (i = 0; i < s->n_files; i++) {
+		const ctw_dicom_file *f = s->files[i];
+		if (f->rows != f0->rows || f->cols != f0->cols)
+			return ctw_error(ctx, CTW_ERR_FORMAT, dir, "series %s mixes image sizes (%dx%d and %dx%d)",
+					 s->uid, f0->cols, f0->rows, f->cols, f->rows);
+		if (s->n_files > 1 && (!f->has_ipp || !f->has_iop))
+			return ctw_error(ctx, CTW_ERR_FORMAT, dir,
+					 "'%s' has no image position or orientation; cannot stack the series", f->path);
+		for (c = 0; s->n_files > 1 && c < 6; c++)
+			if (fabs(f->iop[c] - f0->iop[c]) > 1e-4)
+				return ctw_error(ctx, CTW_ERR_FORMAT, dir,
+						 "series %s mixes slice orientations ('%s' and '%s')", s->uid,
+						 f0->path, f->path);
+	}
+	if (s->n_files > 1)
+		step = (along_normal(s->files[s->n_files - 1]) - along_normal(f0)) / (s->n_files - 1);
+	for (i = 1; i < s->n_files; i++) {
+		double d = along_normal(s->files[i]) - along_normal(s->files[i - 1]);
+		if (d <= 1e-6 * fabs(step) || d < 1e-4)
+			return ctw_error(ctx, CTW_ERR_FORMAT, dir,
+					 "two slices at one position ('%s' and '%s'): several phases or series "
+					 "mixed in one series",
+					 s->files[i - 1]->path, s->files[i]->path);
+		if (fabs(d - step) > 0.01 * step)
+			return ctw_error(ctx, CTW_ERR_FORMAT, dir,
+					 "slice positions are unevenly spaced (%g mm between '%s' and '%s', "
+					 "%g mm on average); a slice may be missing",
+					 d, s->files[i - 1]->path, s->files[i]->path, step);
+	}
+	return CTW_OK;
+}

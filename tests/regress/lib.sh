@@ -1,0 +1,50 @@
+# lib.sh: helpers for the regression scripts (POSIX sh). Environment from CTest: CTW (the
+# program), CTW_DATA (../shared/data), CTW_SRC (the source tree).
+set -u
+: "${CTW:?}" "${CTW_DATA:?}" "${CTW_SRC:?}"
+T=$(mktemp -d /tmp/ctw_regress.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+failures=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# run CODE CMD...: runs CMD, stdout to $T/out, stderr to $T/err; checks the exit code.
+run() {
+	want=$1
+	shift
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" != "$want" ]; then
+		fail "exit $got, expected $want: $*"
+		sed 's/^/  stderr: /' "$T/err" >&2
+	fi
+	return 0
+}
+
+# has FILE TEXT: FILE contains the fixed string TEXT.
+has() {
+	grep -qF -- "$2" "$1" || { fail "'$2' not in $1:"; sed 's/^/  /' "$1" >&2; }
+}
+
+# error_names PATH: the last run printed one error line of the form of DESIGN.md §4 naming PATH.
+error_names() {
+	grep -q "^cardiotwin: error: .*$1" "$T/err" || { fail "no 'cardiotwin: error: ... $1' message"; sed 's/^/  /' "$T/err" >&2; }
+}
+
+# field NAME: the value of "NAME: value" in the last run's stdout.
+field() {
+	sed -n "s/^$1: //p" "$T/out"
+}
+
+# same A B: two strings are equal.
+same() {
+	[ "$1" = "$2" ] || fail "'$1' != '$2' ${3:-}"
+}
+
+finish() {
+	[ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
+	echo ok
+}

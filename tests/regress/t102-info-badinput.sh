@@ -1,0 +1,70 @@
+# t102: bad input to `cardiotwin info`: exit 2 and one message naming the file, never a crash
+# or a huge allocation. Pins issue #2 (2026-11-24).
+. "$CTW_SRC/tests/regress/lib.sh"
+
+# bad PATH [TEXT]: info fails with exit 2, names PATH and says TEXT.
+bad() {
+	run 2 "$CTW" info "$1"
+	error_names "$1"
+	[ $# -lt 2 ] || has "$T/err" "$2"
+	[ "$(grep -c 'error:' "$T/err")" -eq 1 ] || fail "not exactly one error line for $1"
+}
+
+"$CTW" -q phantom --kind lv --spacing 3 -o "$T/ph" >/dev/null || fail "phantom"
+gunzip -c "$T/ph/image.nii.gz" >"$T/good.nii"
+run 0 "$CTW" info "$T/good.nii"
+
+# patch NAME OFFSET OCTAL-BYTES: a copy of good.nii with bytes replaced
+patch() {
+	cp "$T/good.nii" "$T/$1"
+	printf "$3" | dd of="$T/$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+bad "$T/missing.nii.gz" "No such file"
+mkdir "$T/notdicom" && echo hello >"$T/notdicom/a.txt"
+bad "$T/notdicom" "no DICOM series"
+mkdir "$T/emptydir"
+bad "$T/emptydir" "no DICOM series"
+head -c 5000 "$T/ph/image.nii.gz" >"$T/trunc.nii.gz"
+bad "$T/trunc.nii.gz" "truncated"
+head -c 100 "$T/ph/image.nii.gz" >"$T/trunc-header.nii.gz"
+bad "$T/trunc-header.nii.gz" "truncated"
+head -c 20000 "$T/good.nii" >"$T/trunc.nii"
+bad "$T/trunc.nii" "truncated"
+: >"$T/empty.nii"
+bad "$T/empty.nii" "truncated NIfTI header"
+patch zero.nii 80 '\000\000\000\000'
+bad "$T/zero.nii" "voxel size along axis 0 is 0"
+patch nan.nii 84 '\000\000\300\177'
+bad "$T/nan.nii" "voxel size along axis 1 is nan"
+patch huge.nii 42 '\060\165\060\165\060\165' # 30000^3 voxels
+bad "$T/huge.nii" "more than"
+gzip -c "$T/huge.nii" >"$T/huge.nii.gz"
+bad "$T/huge.nii.gz" "more than"
+patch negdim.nii 44 '\373\377' # -5
+bad "$T/negdim.nii" "dimension 2 is -5"
+echo "this is not an image" >"$T/text.nii.gz"
+bad "$T/text.nii.gz"
+echo "this is not an image" >"$T/text.nrrd"
+bad "$T/text.nrrd"
+echo "this is not an image" >"$T/text.mha"
+bad "$T/text.mha"
+echo "x" >"$T/unknown.xyz"
+bad "$T/unknown.xyz" "not an image file"
+# a DICOM directory with one corrupted slice among good ones still reads the good series,
+# and a directory holding only corrupt files is refused
+mkdir "$T/baddcm" && head -c 300 "$T/ph/dicom/IM0001.dcm" >"$T/baddcm/IM0001.dcm"
+bad "$T/baddcm" "1 damaged DICOM files skipped"
+has "$T/err" "warning: $T/baddcm/IM0001.dcm: skipped: damaged DICOM file"
+# damaged files at every length through the header and into the pixel data: never a crash
+for n in 0 131 132 140 200 400 700 1000 2000 5000; do
+	head -c $n "$T/ph/dicom/IM0002.dcm" >"$T/baddcm/IM0001.dcm"
+	bad "$T/baddcm"
+done
+# a series with a missing slice
+cp -r "$T/ph/dicom" "$T/gap" && rm "$T/gap/IM0005.dcm"
+bad "$T/gap" "unevenly spaced"
+# the same series copied twice (two slices at each position)
+mkdir "$T/twice" && for f in "$T"/ph/dicom/*.dcm; do cp "$f" "$T/twice/"; cp "$f" "$T/twice/b-${f##*/}"; done
+bad "$T/twice" "two slices at one position"
+finish
