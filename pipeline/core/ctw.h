@@ -188,7 +188,7 @@ CTW_API const char *ctw_label_name(int value);
 
 typedef struct ctw_labelmap {
 	ctw_volume *grid;          /* CTW_U8 or CTW_U16 voxels holding canonical values, owned */
-	int has_base_plane;        /* set by the segment stage for ventricular models          */
+	int has_base_plane;        /* set by the segment stage (or the phantom) for ventricles */
 	double base_point[3];      /* LPS mm, a point of the base plane                        */
 	double base_normal[3];     /* unit, pointing away from the apex                        */
 } ctw_labelmap;
