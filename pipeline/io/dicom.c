@@ -196,43 +196,54 @@ static int walk(reader *r, int depth, int meta)
 	return 0;
 }
 
-/* Parses one file into f; returns 1 for a DICOM image, 0 for a file that is not DICOM, -1 for
- * a damaged DICOM file. */
+int ctw_dicom_parse(const unsigned char *buf, size_t n, ctw_dicom_file *f)
+{
+	reader r;
+
+	memset(f, 0, sizeof(*f));
+	f->instance = -1;
+	f->trigger_time = NAN;
+	if (n < 132 || memcmp(buf + 128, "DICM", 4) != 0)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.f = f;
+	r.p = buf + 132;
+	r.end = buf + n;
+	if (walk(&r, 0, 1) < 0 || !r.syntax[0])
+		return -1;
+	if (!strcmp(r.syntax, "1.2.840.10008.1.2"))
+		r.explicit_vr = 0;
+	else if (!strcmp(r.syntax, "1.2.840.10008.1.2.2") || !strcmp(r.syntax, "1.2.840.10008.1.2.1.99"))
+		return -1; /* big endian or deflated: not supported */
+	else
+		r.explicit_vr = 1; /* explicit little endian, and every compressed syntax */
+	if (walk(&r, 0, 0) < 0)
+		return -1;
+	return f->has_pixels && f->rows > 0 && f->cols > 0 ? 1 : 0;
+}
+
+/* Parses one file into f: ctw_dicom_parse()'s codes, or -2 when out of memory. */
 static int parse_file(ctw_ctx *ctx, const char *path, ctw_dicom_file *f)
 {
 	FILE *fp = fopen(path, "rb");
 	unsigned char *buf = NULL;
 	struct stat st;
-	reader r;
 	int ret = 0;
 
 	memset(f, 0, sizeof(*f));
-	f->instance = -1;
-	f->trigger_time = NAN;
 	if (!fp)
 		return 0;
-	if (fstat(fileno(fp), &st) != 0 || st.st_size < 132 || st.st_size > ((int64_t)1 << 31))
+	if (fstat(fileno(fp), &st) != 0 || st.st_size < 132 || st.st_size > ((int64_t)1 << 31) ||
+	    !ctw_is_dicom_file(path))
 		goto out;
 	buf = ctw_malloc(ctx, (size_t)st.st_size);
-	if (!buf || fread(buf, 1, (size_t)st.st_size, fp) != (size_t)st.st_size ||
-	    memcmp(buf + 128, "DICM", 4) != 0)
+	if (!buf) {
+		ret = -2;
 		goto out;
-	memset(&r, 0, sizeof(r));
-	r.f = f;
-	r.p = buf + 132;
-	r.end = buf + st.st_size;
-	ret = -1;
-	if (walk(&r, 0, 1) < 0 || !r.syntax[0])
+	}
+	if (fread(buf, 1, (size_t)st.st_size, fp) != (size_t)st.st_size)
 		goto out;
-	if (!strcmp(r.syntax, "1.2.840.10008.1.2"))
-		r.explicit_vr = 0;
-	else if (!strcmp(r.syntax, "1.2.840.10008.1.2.2") || !strcmp(r.syntax, "1.2.840.10008.1.2.1.99"))
-		goto out; /* big endian or deflated: not supported */
-	else
-		r.explicit_vr = 1; /* explicit little endian, and every compressed syntax */
-	if (walk(&r, 0, 0) < 0)
-		goto out;
-	ret = f->has_pixels && f->rows > 0 && f->cols > 0 ? 1 : 0;
+	ret = ctw_dicom_parse(buf, (size_t)st.st_size, f);
 	if (ret == 1 && !(f->path = ctw_strdup(ctx, path)))
 		ret = -2;
 out:

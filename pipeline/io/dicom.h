@@ -41,6 +41,11 @@ typedef struct ctw_dicom_scan {
 CTW_API int ctw_dicom_scan_dir(ctw_ctx *ctx, const char *dir, ctw_dicom_scan **out);
 CTW_API void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s);
 
+/* Parses a DICOM file held in buf[0..n): 1 for an image (fills *f, path NULL), 0 for data that
+ * is not DICOM or holds no image, -1 for a truncated or malformed file. Never reads outside
+ * buf. */
+CTW_API int ctw_dicom_parse(const unsigned char *buf, size_t n, ctw_dicom_file *f);
+
 /* 1 when path is a regular file with the DICOM preamble ("DICM" at byte 128). */
 CTW_API int ctw_is_dicom_file(const char *path);
 

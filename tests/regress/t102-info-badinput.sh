@@ -43,6 +43,13 @@ gzip -c "$T/huge.nii" >"$T/huge.nii.gz"
 bad "$T/huge.nii.gz" "more than"
 patch negdim.nii 44 '\373\377' # -5
 bad "$T/negdim.nii" "dimension 2 is -5"
+# NRRD and MetaImage headers claiming absurd sizes are refused before any allocation
+printf 'NRRD0004\ntype: short\ndimension: 3\nsizes: 100000 100000 100000\nencoding: raw\nendian: little\n\n' >"$T/huge.nrrd"
+bad "$T/huge.nrrd" "exceed the limit"
+printf 'ObjectType = Image\nNDims = 3\nDimSize = 90000 90000 90000\nElementType = MET_FLOAT\nElementSpacing = 1 1 1\nElementDataFile = LOCAL\n' >"$T/huge.mha"
+bad "$T/huge.mha" "exceed the limit"
+printf 'ObjectType = Image\nNDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementSpacing = 1 nan 1\nElementDataFile = LOCAL\n0123456789abcdef' >"$T/nan.mha"
+bad "$T/nan.mha"
 echo "this is not an image" >"$T/text.nii.gz"
 bad "$T/text.nii.gz"
 echo "this is not an image" >"$T/text.nrrd"

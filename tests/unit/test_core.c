@@ -15,49 +15,8 @@
 #include <unistd.h>
 
 #include "ctw.h"
+#include "fault_alloc.h"
 #include "fs.h"
-
-/* An allocator that fails its Nth call (counting from 1; 0 = never) and counts live blocks. */
-typedef struct fault_alloc {
-	long calls, fail_at, live;
-} fault_alloc;
-
-static void *fa_malloc(void *ud, size_t n)
-{
-	fault_alloc *f = ud;
-	void *p;
-	if (++f->calls == f->fail_at)
-		return NULL;
-	p = malloc(n ? n : 1);
-	f->live += p != NULL;
-	return p;
-}
-
-static void *fa_realloc(void *ud, void *p, size_t n)
-{
-	fault_alloc *f = ud;
-	void *q;
-	if (++f->calls == f->fail_at)
-		return NULL;
-	q = realloc(p, n ? n : 1);
-	f->live += q && !p;
-	return q;
-}
-
-static void fa_free(void *ud, void *p)
-{
-	fault_alloc *f = ud;
-	f->live -= p != NULL;
-	free(p);
-}
-
-static ctw_ctx *fault_ctx(fault_alloc *f, long fail_at)
-{
-	ctw_allocator a = { fa_malloc, fa_realloc, fa_free, f };
-	memset(f, 0, sizeof(*f));
-	f->fail_at = fail_at;
-	return ctw_ctx_new_with(&a);
-}
 
 /* Runs op with the Nth allocation failing for N = 1, 2, ... until it succeeds; every failure must
  * return CTW_ERR_NOMEM with a message and leave no block allocated. Returns the number of
