@@ -4,13 +4,16 @@
  * (DESIGN.md §4: 0 ok, 1 usage, 2 bad input, 3 processing failed, 4 internal error). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "contours.h"
 #include "ctw.h"
+#include "dicom.h"
 #include "export.h"
 #include "fs.h"
 #include "image.h"
@@ -34,6 +37,70 @@ typedef struct command {
 } command;
 
 static int verbosity = 1; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
+static const char *salt_file; /* --salt-file, else $CTW_SALT_FILE, else the installation's */
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* ---- the de-identification salt ----------------------------------------------------------- */
+
+/* Installs the secret salt of the de-identifying hashes: from --salt-file or $CTW_SALT_FILE (a
+ * cohort's secret, must exist), else the installation's ($XDG_CONFIG_HOME or ~/.config,
+ * cardiotwin/salt), created with 32 random bytes on first use. */
+static int use_salt(ctw_ctx *ctx)
+{
+	char path[4200], dir[4096];
+	unsigned char salt[64];
+	const char *given = salt_file ? salt_file : getenv("CTW_SALT_FILE"), *base;
+	size_t n;
+	FILE *f;
+
+	if (given && *given) {
+		snprintf(path, sizeof(path), "%s", given);
+	} else {
+		base = getenv("XDG_CONFIG_HOME");
+		if (base && *base)
+			snprintf(dir, sizeof(dir), "%s/cardiotwin", base);
+		else if ((base = getenv("HOME")) && *base)
+			snprintf(dir, sizeof(dir), "%s/.config/cardiotwin", base);
+		else
+			return ctw_error(ctx, CTW_ERR_IO, "salt", "no HOME to keep the installation's salt in; give --salt-file");
+		snprintf(path, sizeof(path), "%s/salt", dir);
+		if (!ctw_is_file(path)) {
+			int fd;
+			FILE *r = fopen("/dev/urandom", "rb");
+			if (!r || fread(salt, 1, 32, r) != 32) {
+				if (r)
+					fclose(r);
+				return ctw_error(ctx, CTW_ERR_IO, "/dev/urandom", "cannot read random bytes for a salt");
+			}
+			fclose(r);
+			if (ctw_mkdir_p(ctx, dir))
+				return CTW_ERR_IO;
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+			if (fd >= 0) {
+				int ok = write(fd, salt, 32) == 32;
+				if (close(fd) != 0 || !ok)
+					return ctw_error(ctx, CTW_ERR_IO, path, "cannot write the salt: %s", strerror(errno));
+				ctw_log(ctx, CTW_LOG_INFO, "salt", "created the installation's secret salt in '%s'", path);
+			} else if (errno != EEXIST) {
+				return ctw_error(ctx, CTW_ERR_IO, path, "cannot create the salt: %s", strerror(errno));
+			}
+		}
+	}
+	f = fopen(path, "rb");
+	if (!f)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open the salt file: %s", strerror(errno));
+	n = fread(salt, 1, sizeof(salt), f);
+	fclose(f);
+	if (n < 16)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "a salt file holds at least 16 secret bytes, this one %zu", n);
+	ctw_ctx_set_salt(ctx, salt, n);
+	return CTW_OK;
+}
 
 /* ---- logging and progress ----------------------------------------------------------------- */
 
@@ -201,41 +268,283 @@ static void print_version(void)
 
 /* ---- info ----------------------------------------------------------------------------------- */
 
+static void print_geometry(const char *ind, const int64_t dim[3], const double sp[3],
+			   const double org[3], double dir[3][3])
+{
+	ctw_volume g;
+	char orient[4];
+
+	memset(&g, 0, sizeof(g));
+	memcpy(g.direction, dir, sizeof(g.direction));
+	ctw_volume_orientation(&g, orient);
+	/* "+ 0.0" prints -0 as 0 */
+	printf("%ssize: %lld %lld %lld\n", ind, (long long)dim[0], (long long)dim[1], (long long)dim[2]);
+	printf("%sspacing: %.10g %.10g %.10g\n", ind, sp[0], sp[1], sp[2]);
+	printf("%sorigin: %.10g %.10g %.10g\n", ind, org[0] + 0.0, org[1] + 0.0, org[2] + 0.0);
+	printf("%sdirection:", ind);
+	for (int r = 0; r < 3; r++)
+		for (int c = 0; c < 3; c++)
+			printf(" %.10g", dir[r][c] + 0.0);
+	printf("\n%sorientation: %s\n", ind, orient);
+}
+
 static const opt info_opts[] = { { NULL, NULL, NULL, NULL } };
+
+/* Lists every series of a DICOM directory: never a name, ID, date or UID (DESIGN.md §7). */
+static int info_dicom(ctw_ctx *ctx, const char *path)
+{
+	ctw_dicom_scan *scan;
+	int ret = ctw_dicom_scan_dir(ctx, path, &scan), i;
+
+	if (ret)
+		return ret;
+	if (scan->n_series == 0) {
+		const ctw_dicom_series *none;
+		ret = ctw_dicom_find_series(ctx, path, scan, NULL, &none);
+		ctw_dicom_scan_free(ctx, scan);
+		return ret;
+	}
+	printf("format: DICOM\n");
+	printf("files: %d images, %d other files, %d damaged files skipped\n", scan->n_files,
+	       scan->n_skipped_other, scan->n_skipped_corrupt);
+	printf("series: %d\n", scan->n_series);
+	for (i = 0; i < scan->n_series; i++) {
+		const ctw_dicom_series *s = &scan->series[i];
+		ctw_dicom_stack *st = NULL;
+		ctw_study_record rec;
+		char id[13];
+		ctw_dicom_series_id(ctx, s, id);
+		ctw_dicom_study_record(ctx, s, &rec);
+		printf("series %d:\n  id: %s\n  modality: %s\n  manufacturer: %s\n", i + 1, id,
+		       rec.modality[0] ? rec.modality : "unknown", rec.manufacturer[0] ? rec.manufacturer : "unknown");
+		printf("  description: %s\n", s->files[0]->description[0] ? s->files[0]->description : "(none)");
+		printf("  images: %d at %d slice positions\n  phases: %d%s\n", s->n_files, s->n_positions,
+		       s->n_phases, s->phases_regular ? "" : " (irregular: some positions have fewer)");
+		if (rec.study_year)
+			printf("  study year: %d\n", rec.study_year);
+		/* the first phase stands for the series; gaps are reported, not refused, here */
+		ret = ctw_dicom_stack_build(ctx, path, s, 1, 2, &st);
+		if (ret) {
+			printf("  problem: %s\n", ctw_errmsg(ctx));
+			ctw_clear_error(ctx);
+			continue;
+		}
+		print_geometry("  ", st->dim, st->spacing, st->origin, st->direction);
+		if (st->n > 1)
+			printf("  slice spacing: %.6g mm from positions (%.6g to %.6g)\n", (st->pos[st->n - 1] - st->pos[0]) / (st->n - 1),
+			       st->min_step, st->max_step);
+		printf("  slice gaps: %s\n", st->uneven ? "uneven spacing (--allow-gaps resamples)" : "none");
+		printf("  pixel type: %s\n", ctw_dtype_name(st->dtype));
+		ctw_dicom_stack_free(ctx, st);
+	}
+	printf("frame: LPS mm (direction row-major, columns are the i, j, k axes)\n");
+	ctw_dicom_scan_free(ctx, scan);
+	return CTW_OK;
+}
 
 static int cmd_info(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 {
 	ctw_image_info in;
-	ctw_volume g;
-	char orient[4];
-	int ret, r;
+	int ret;
 
 	(void)argc;
 	(void)vals;
-	ret = ctw_image_read_info(ctx, argv[0], &in);
+	if (ctw_is_dir(argv[0]) || ctw_is_dicom_file(argv[0]))
+		return use_salt(ctx) ? (int)ctw_errcode(ctx) : info_dicom(ctx, argv[0]);
+	ret = ctw_image_read_info(ctx, argv[0], NULL, &in);
 	if (ret)
 		return ret;
-	memset(&g, 0, sizeof(g));
-	memcpy(g.direction, in.direction, sizeof(g.direction));
-	ctw_volume_orientation(&g, orient);
 	printf("format: %s\n", in.format);
-	if (!strcmp(in.format, "DICOM"))
-		printf("series: %d (the largest is shown, %d files)\n", in.n_series, in.n_files);
 	printf("dimensions: %d\n", in.ndim);
-	printf("size: %lld %lld %lld\n", (long long)in.dim[0], (long long)in.dim[1],
-	       (long long)in.dim[2]);
-	/* "+ 0.0" prints -0 as 0 */
-	printf("spacing: %.10g %.10g %.10g\n", in.spacing[0], in.spacing[1], in.spacing[2]);
-	printf("origin: %.10g %.10g %.10g\n", in.origin[0] + 0.0, in.origin[1] + 0.0, in.origin[2] + 0.0);
-	printf("direction:");
-	for (r = 0; r < 3; r++)
-		for (int c = 0; c < 3; c++)
-			printf(" %.10g", in.direction[r][c] + 0.0);
-	printf("\n");
-	printf("orientation: %s\n", orient);
+	print_geometry("", in.dim, in.spacing, in.origin, in.direction);
 	printf("pixel type: %s\n", in.pixel_type);
 	printf("frame: LPS mm (direction row-major, columns are the i, j, k axes)\n");
 	return CTW_OK;
+}
+
+/* ---- convert -------------------------------------------------------------------------------- */
+
+static int parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
+{
+	uint64_t n;
+	if (!s)
+		return CTW_OK;
+	if (!strcmp(s, "ed")) {
+		*phase = CTW_PHASE_ED;
+		return CTW_OK;
+	}
+	if (parse_u64(ctx, cmd, "--phase", s, &n) || n < 1 || n > 100000)
+		return ctw_error(ctx, CTW_ERR_INVALID, cmd, "--phase must be a phase number (1, 2, ...) or ed, not '%s'", s);
+	*phase = (int)n;
+	return CTW_OK;
+}
+
+/* OUT.nii.gz -> OUT.json: the sidecar that carries the study record. */
+static int sidecar_path(ctw_ctx *ctx, const char *out, char **json)
+{
+	size_t n = strlen(out);
+	const char *ext = n > 7 && !strcmp(out + n - 7, ".nii.gz") ? ".nii.gz" : ".nii";
+	char *p = ctw_malloc(ctx, n + 8);
+	if (!p)
+		return CTW_ERR_NOMEM;
+	snprintf(p, n + 8, "%.*s.json", (int)(n - strlen(ext)), out);
+	*json = p;
+	return CTW_OK;
+}
+
+static const opt convert_opts[] = {
+	{ "-o|--output", "OUT.nii.gz", NULL, "output NIfTI file (required); OUT.json gets the study record" },
+	{ "--series", "S", NULL, "DICOM series: its number or id as `info` lists it, or its UID" },
+	{ "--phase", "N|ed", NULL, "cine phase, 1-based in TriggerTime order; ed = the first phase" },
+	{ "--allow-gaps", NULL, NULL, "resample unevenly spaced slices to the smallest spacing" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	ctw_read_opts ro = CTW_READ_OPTS_INIT;
+	ctw_study_record rec;
+	ctw_volume *v = NULL;
+	char *json = NULL;
+	const char *out = vals[0];
+	int ret;
+
+	(void)argc;
+	if (!out || (!ends_with(out, ".nii.gz") && !ends_with(out, ".nii")))
+		return ctw_error(ctx, CTW_ERR_INVALID, "convert", "-o OUT.nii.gz (or .nii) is required");
+	ro.series = vals[1];
+	ro.allow_gaps = vals[3] != NULL;
+	if ((ret = parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = use_salt(ctx)))
+		return ret;
+	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = sidecar_path(ctx, out, &json)) ||
+	    (ret = ctw_image_write_nifti(ctx, v, out)) || (ret = ctw_study_record_write_json(ctx, &rec, json)))
+		goto out;
+	printf("convert: %lld x %lld x %lld voxels of %.6g x %.6g x %.6g mm (%s) written to %s",
+	       (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2], v->spacing[0], v->spacing[1],
+	       v->spacing[2], ctw_dtype_name(v->dtype), out);
+	if (rec.n_phases > 1)
+		printf(", phase %d of %d", rec.phase, rec.n_phases);
+	printf("\n");
+out:
+	if (ret && json && !ctw_is_file(json))
+		remove(out); /* the pair is published together or not at all */
+	ctw_free(ctx, json);
+	ctw_volume_free(ctx, v);
+	return ret;
+}
+
+/* ---- contours ------------------------------------------------------------------------------- */
+
+static const opt contours_opts[] = {
+	{ "--dicom", "DIR", NULL, "the cine DICOM series the contours were drawn on (required)" },
+	{ "--contours", "DIR", NULL, "Sunnybrook contour files *-icontour-*.txt, *-ocontour-*.txt (required)" },
+	{ "--phase", "N|ed", "ed", "phase to rasterise; ed = the phase holding both contour kinds" },
+	{ "--series", "S", NULL, "DICOM series, when the directory holds several" },
+	{ "-o|--output", "LABELS.nii.gz", NULL, "output label map: 1 LV blood, 2 LV myocardium (required)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+/* The phase holding both contour kinds, the most contours on ties; 0 when none has both. */
+static int contour_ed_phase(const ctw_dicom_series *s, const ctw_contour_set *cs)
+{
+	int best = 0, best_n = 0;
+	for (int ph = 1; ph <= s->n_phases; ph++) {
+		int endo = 0, epi = 0, pos, phase;
+		for (int i = 0; i < cs->n; i++)
+			if (ctw_dicom_locate(s, cs->c[i].instance, &pos, &phase) && phase == ph) {
+				endo += cs->c[i].kind == CTW_CONTOUR_ENDO;
+				epi += cs->c[i].kind == CTW_CONTOUR_EPI;
+			}
+		if (endo && epi && endo + epi > best_n) {
+			best = ph;
+			best_n = endo + epi;
+		}
+	}
+	return best;
+}
+
+static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	ctw_dicom_scan *scan = NULL;
+	const ctw_dicom_series *s;
+	ctw_dicom_stack *st = NULL;
+	ctw_contour_set *cs = NULL;
+	ctw_volume *v = NULL;
+	const char *dicom = vals[0], *cdir = vals[1], *out = vals[4];
+	int phase = CTW_PHASE_ED, ret, i, used = 0, other_phase = 0;
+
+	(void)argc;
+	(void)argv;
+	if (!dicom || !cdir || !out)
+		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "--dicom, --contours and -o are required");
+	if (!ends_with(out, ".nii.gz") && !ends_with(out, ".nii"))
+		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "-o names a .nii.gz or .nii file");
+	if ((ret = parse_phase(ctx, "contours", vals[2], &phase)) || (ret = use_salt(ctx)) ||
+	    (ret = ctw_contours_read_dir(ctx, cdir, &cs)) || (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) ||
+	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[3], &s)))
+		goto out;
+	if (phase == CTW_PHASE_ED) {
+		phase = contour_ed_phase(s, cs);
+		if (!phase) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, cdir,
+					"no phase of '%s' holds both endocardial and epicardial contours; give --phase N",
+					dicom);
+			goto out;
+		}
+		ctw_log(ctx, CTW_LOG_INFO, "contours", "end-diastole: phase %d holds both contour kinds", phase);
+	}
+	if ((ret = ctw_dicom_stack_build(ctx, dicom, s, phase, 0, &st)) ||
+	    (ret = ctw_volume_new(ctx, st->dim, CTW_U8, &v)))
+		goto out;
+	memcpy(v->spacing, st->spacing, sizeof(v->spacing));
+	memcpy(v->origin, st->origin, sizeof(v->origin));
+	memcpy(v->direction, st->direction, sizeof(v->direction));
+	/* epicardium first (myocardium), then endocardium (blood) over it */
+	for (int kind = CTW_CONTOUR_EPI; kind >= CTW_CONTOUR_ENDO; kind--) {
+		for (i = 0; i < cs->n; i++) {
+			const ctw_contour *c = &cs->c[i];
+			int pos, ph;
+			if ((int)c->kind != kind)
+				continue;
+			if (!ctw_dicom_locate(s, c->instance, &pos, &ph)) {
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, c->path, "no image with instance number %lld in '%s'",
+						(long long)c->instance, dicom);
+				goto out;
+			}
+			if (ph != phase) {
+				other_phase += kind == CTW_CONTOUR_ENDO;
+				continue;
+			}
+			ctw_contour_fill(c, (int)v->dim[1], (int)v->dim[0],
+					 (uint8_t *)v->data + (size_t)pos * (size_t)(v->dim[0] * v->dim[1]),
+					 kind == CTW_CONTOUR_EPI ? CTW_LBL_LV_MYO : CTW_LBL_LV_BLOOD);
+			used++;
+		}
+	}
+	if (!used) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, cdir, "no contour lies on phase %d of '%s'", phase, dicom);
+		goto out;
+	}
+	if ((ret = ctw_image_write_nifti(ctx, v, out)))
+		goto out;
+	{
+		int64_t counts[3] = { 0, 0, 0 }, n, nv = ctw_volume_count(v);
+		double vox = v->spacing[0] * v->spacing[1] * v->spacing[2] / 1000.0;
+		for (n = 0; n < nv; n++)
+			if (((uint8_t *)v->data)[n] < 3)
+				counts[((uint8_t *)v->data)[n]]++;
+		printf("contours: phase %d, %d contours on %lld slices (%d endocardial contours of other phases "
+		       "left out), written to %s\n",
+		       phase, used, (long long)v->dim[2], other_phase, out);
+		printf("  label   1 lv_blood   %10.3f mL\n  label   2 lv_myo     %10.3f mL\n", counts[1] * vox,
+		       counts[2] * vox);
+	}
+out:
+	ctw_volume_free(ctx, v);
+	ctw_dicom_stack_free(ctx, st);
+	ctw_dicom_scan_free(ctx, scan);
+	ctw_contour_set_free(ctx, cs);
+	return ret;
 }
 
 /* ---- phantom -------------------------------------------------------------------------------- */
@@ -332,6 +641,14 @@ static const command commands[] = {
 	{ "info", "PATH", "Print the geometry of an image file (NIfTI, NRRD, MetaImage) or of a DICOM\n"
 			  "series directory: size, spacing, origin, direction (LPS), pixel type.",
 	  info_opts, cmd_info, 1, 1 },
+	{ "convert", "PATH -o OUT.nii.gz [--series S] [--phase N|ed] [--allow-gaps]",
+	  "Write an image file or a DICOM series (one phase of a cine stack) as NIfTI with its\n"
+	  "geometry, and OUT.json with the de-identified study record.",
+	  convert_opts, cmd_convert, 1, 1 },
+	{ "contours", "--dicom DIR --contours DIR [--phase N|ed] -o LABELS.nii.gz",
+	  "Rasterise Sunnybrook expert contours (i-contour: LV endocardium, o-contour: LV epicardium)\n"
+	  "into a label map on the grid of that phase: 1 LV blood, 2 LV myocardium.",
+	  contours_opts, cmd_contours, 0, 0 },
 	{ "phantom", "--kind lv|biv -o DIR [--spacing MM] [--noise SD] [--seed N]",
 	  "Write an analytic CT-like heart: DIR/image.nii.gz, DIR/labels.nii.gz (canonical labels),\n"
 	  "DIR/dicom/ (the image as a DICOM series) and DIR/truth.xml (exact label volumes).",
@@ -341,7 +658,7 @@ static const command commands[] = {
 static void print_usage(FILE *f)
 {
 	size_t i;
-	fprintf(f, "usage: cardiotwin [--version] [-v|--verbose] [-q|--quiet] <command> [<args>]\n\n"
+	fprintf(f, "usage: cardiotwin [--version] [-v|--verbose] [-q|--quiet] [--salt-file FILE] <command> [<args>]\n\n"
 		   "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const char *nl = strchr(commands[i].summary, '\n');
@@ -371,6 +688,8 @@ int main(int argc, char **argv)
 			verbosity++;
 		} else if (!strcmp(argv[a], "-q") || !strcmp(argv[a], "--quiet")) {
 			verbosity = 0;
+		} else if (!strcmp(argv[a], "--salt-file") && a + 1 < argc) {
+			salt_file = argv[++a];
 		} else {
 			return usage_error(NULL, "unknown option '%s'", argv[a]);
 		}

@@ -79,6 +79,10 @@ CTW_API void ctw_ctx_set_progress(ctw_ctx *ctx, ctw_progress_fn fn, void *ud);
 /* Largest number of voxels a reader accepts before allocating (default 2^31). */
 CTW_API void ctw_ctx_set_max_voxels(ctw_ctx *ctx, int64_t n);
 CTW_API int64_t ctw_ctx_max_voxels(const ctw_ctx *ctx);
+/* The secret salt of de-identifying hashes (per installation or per cohort; at most 64 bytes,
+ * copied). Without one, hashes are unsalted. */
+CTW_API void ctw_ctx_set_salt(ctw_ctx *ctx, const void *salt, size_t n);
+CTW_API const unsigned char *ctw_ctx_salt(const ctw_ctx *ctx, size_t *n);
 
 /* Sets the context's status and message ("<domain>: <message>", domain omitted when NULL) and
  * returns code, so `return ctw_error(ctx, CTW_ERR_IO, path, "cannot open");` reads naturally.

@@ -15,6 +15,8 @@ struct ctw_ctx {
 	ctw_progress_fn progress_fn;
 	void *progress_ud;
 	int64_t max_voxels;
+	unsigned char salt[64];
+	size_t salt_len;
 };
 
 static void *std_malloc(void *ud, size_t n)
@@ -80,6 +82,18 @@ void ctw_ctx_set_max_voxels(ctw_ctx *ctx, int64_t n)
 int64_t ctw_ctx_max_voxels(const ctw_ctx *ctx)
 {
 	return ctx->max_voxels;
+}
+
+void ctw_ctx_set_salt(ctw_ctx *ctx, const void *salt, size_t n)
+{
+	ctx->salt_len = n < sizeof(ctx->salt) ? n : sizeof(ctx->salt);
+	memcpy(ctx->salt, salt, ctx->salt_len);
+}
+
+const unsigned char *ctw_ctx_salt(const ctw_ctx *ctx, size_t *n)
+{
+	*n = ctx->salt_len;
+	return ctx->salt;
 }
 
 int ctw_verror(ctw_ctx *ctx, ctw_status code, const char *domain, const char *fmt, va_list ap)

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 #include "dicom.h"
+#include "image_int.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -21,7 +22,6 @@ typedef struct reader {
 	const unsigned char *p, *end;
 	int explicit_vr;
 	ctw_dicom_file *f;
-	char syntax[65];
 } reader;
 
 static uint16_t rd16(const unsigned char *p)
@@ -68,6 +68,13 @@ static int decimals(const unsigned char *v, uint32_t n, double *out, int max)
 	return k;
 }
 
+static int int_value(const unsigned char *v, uint32_t n)
+{
+	char buf[32];
+	str_value(v, n, buf, sizeof(buf));
+	return (int)strtol(buf, NULL, 10);
+}
+
 static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint32_t n, int depth)
 {
 	ctw_dicom_file *f = r->f;
@@ -76,17 +83,41 @@ static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint
 		return;
 	switch (((uint32_t)g << 16) | e) {
 	case 0x00020010:
-		str_value(v, n, r->syntax, sizeof(r->syntax));
+		str_value(v, n, f->syntax, sizeof(f->syntax));
+		break;
+	case 0x00080020:
+		str_value(v, n, f->study_date, sizeof(f->study_date));
 		break;
 	case 0x00080060:
 		str_value(v, n, f->modality, sizeof(f->modality));
+		break;
+	case 0x00080070:
+		str_value(v, n, f->manufacturer, sizeof(f->manufacturer));
+		break;
+	case 0x0008103E:
+		str_value(v, n, f->description, sizeof(f->description));
+		break;
+	case 0x00180050:
+		decimals(v, n, &f->thickness, 1);
+		break;
+	case 0x00180087:
+		decimals(v, n, &f->field_strength, 1);
+		break;
+	case 0x00181060:
+		decimals(v, n, &f->trigger_time, 1);
+		break;
+	case 0x00181120:
+		decimals(v, n, &f->gantry_tilt, 1);
+		break;
+	case 0x0020000D:
+		str_value(v, n, f->study_uid, sizeof(f->study_uid));
 		break;
 	case 0x0020000E:
 		str_value(v, n, f->series_uid, sizeof(f->series_uid));
 		break;
 	case 0x00200013:
 		str_value(v, n, buf, sizeof(buf));
-		f->instance = strtoll(buf, NULL, 10);
+		f->instance = buf[0] ? strtoll(buf, NULL, 10) : -1;
 		break;
 	case 0x00200032:
 		f->has_ipp = decimals(v, n, f->ipp, 3) == 3;
@@ -94,8 +125,14 @@ static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint
 	case 0x00200037:
 		f->has_iop = decimals(v, n, f->iop, 6) == 6;
 		break;
-	case 0x00181060:
-		decimals(v, n, &f->trigger_time, 1);
+	case 0x00200100:
+		decimals(v, n, &f->temporal_pos, 1);
+		break;
+	case 0x00280002:
+		f->samples = n >= 2 ? rd16(v) : 0;
+		break;
+	case 0x00280008:
+		f->frames = int_value(v, n);
 		break;
 	case 0x00280010:
 		f->rows = n >= 2 ? rd16(v) : 0;
@@ -103,8 +140,24 @@ static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint
 	case 0x00280011:
 		f->cols = n >= 2 ? rd16(v) : 0;
 		break;
+	case 0x00280030:
+		f->has_spacing = decimals(v, n, f->pixel_spacing, 2) == 2;
+		break;
+	case 0x00280100:
+		f->bits_allocated = n >= 2 ? rd16(v) : 0;
+		break;
+	case 0x00280103:
+		f->pixel_rep = n >= 2 ? rd16(v) : 0;
+		break;
+	case 0x00281052:
+		decimals(v, n, &f->intercept, 1);
+		break;
+	case 0x00281053:
+		decimals(v, n, &f->slope, 1);
+		break;
 	case 0x7FE00010:
 		f->has_pixels = 1;
+		f->pixel_len = n;
 		break;
 	}
 }
@@ -184,7 +237,8 @@ static int walk(reader *r, int depth, int meta)
 					r->p += ilen;
 				}
 			}
-			take(r, g, e, r->p, 0, depth);
+			if (g == 0x7FE0 && e == 0x0010)
+				take(r, g, e, r->p, UNDEFINED, depth);
 			continue;
 		}
 		if (len > (uint32_t)(r->end - r->p))
@@ -202,24 +256,28 @@ int ctw_dicom_parse(const unsigned char *buf, size_t n, ctw_dicom_file *f)
 
 	memset(f, 0, sizeof(*f));
 	f->instance = -1;
-	f->trigger_time = NAN;
+	f->trigger_time = f->temporal_pos = f->field_strength = NAN;
+	f->slope = 1.0;
+	f->samples = f->frames = 1;
 	if (n < 132 || memcmp(buf + 128, "DICM", 4) != 0)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	r.f = f;
 	r.p = buf + 132;
 	r.end = buf + n;
-	if (walk(&r, 0, 1) < 0 || !r.syntax[0])
+	if (walk(&r, 0, 1) < 0 || !f->syntax[0])
 		return -1;
-	if (!strcmp(r.syntax, "1.2.840.10008.1.2"))
+	if (!strcmp(f->syntax, "1.2.840.10008.1.2"))
 		r.explicit_vr = 0;
-	else if (!strcmp(r.syntax, "1.2.840.10008.1.2.2") || !strcmp(r.syntax, "1.2.840.10008.1.2.1.99"))
+	else if (!strcmp(f->syntax, "1.2.840.10008.1.2.2") || !strcmp(f->syntax, "1.2.840.10008.1.2.1.99"))
 		return -1; /* big endian or deflated: not supported */
 	else
 		r.explicit_vr = 1; /* explicit little endian, and every compressed syntax */
 	if (walk(&r, 0, 0) < 0)
 		return -1;
-	return f->has_pixels && f->rows > 0 && f->cols > 0 ? 1 : 0;
+	if (f->rows <= 0 || f->cols <= 0)
+		return 0; /* not an image: DICOMDIR, structured report, ... */
+	return f->has_pixels ? 1 : -1;
 }
 
 /* Parses one file into f: ctw_dicom_parse()'s codes, or -2 when out of memory. */
@@ -306,71 +364,6 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 	return 0;
 }
 
-static void normal_of(const ctw_dicom_file *f, double n[3])
-{
-	const double *a = f->iop, *b = f->iop + 3;
-	n[0] = a[1] * b[2] - a[2] * b[1];
-	n[1] = a[2] * b[0] - a[0] * b[2];
-	n[2] = a[0] * b[1] - a[1] * b[0];
-}
-
-static double along_normal(const ctw_dicom_file *f)
-{
-	double n[3];
-	if (!f->has_ipp || !f->has_iop)
-		return (double)f->instance;
-	normal_of(f, n);
-	return n[0] * f->ipp[0] + n[1] * f->ipp[1] + n[2] * f->ipp[2];
-}
-
-static int by_position(const void *a, const void *b)
-{
-	const ctw_dicom_file *x = *(ctw_dicom_file *const *)a, *y = *(ctw_dicom_file *const *)b;
-	double dx = along_normal(x), dy = along_normal(y);
-	if (dx != dy)
-		return dx < dy ? -1 : 1;
-	return x->instance < y->instance ? -1 : x->instance > y->instance;
-}
-
-static int by_size(const void *a, const void *b)
-{
-	const ctw_dicom_series *x = a, *y = b;
-	if (x->n_files != y->n_files)
-		return y->n_files - x->n_files;
-	return strcmp(x->uid, y->uid);
-}
-
-static int group(ctw_ctx *ctx, ctw_dicom_scan *s)
-{
-	int i, j;
-	s->series = ctw_calloc(ctx, (size_t)(s->n_files ? s->n_files : 1), sizeof(*s->series));
-	if (!s->series)
-		return CTW_ERR_NOMEM;
-	for (i = 0; i < s->n_files; i++) {
-		for (j = 0; j < s->n_series; j++)
-			if (!strcmp(s->series[j].uid, s->files[i].series_uid))
-				break;
-		if (j == s->n_series) {
-			memcpy(s->series[j].uid, s->files[i].series_uid, sizeof(s->series[j].uid));
-			s->n_series++;
-		}
-		s->series[j].n_files++;
-	}
-	for (j = 0; j < s->n_series; j++) {
-		ctw_dicom_series *g = &s->series[j];
-		int n = 0;
-		g->files = ctw_calloc(ctx, (size_t)g->n_files, sizeof(*g->files));
-		if (!g->files)
-			return CTW_ERR_NOMEM;
-		for (i = 0; i < s->n_files; i++)
-			if (!strcmp(g->uid, s->files[i].series_uid))
-				g->files[n++] = &s->files[i];
-		qsort(g->files, (size_t)n, sizeof(*g->files), by_position);
-	}
-	qsort(s->series, (size_t)s->n_series, sizeof(*s->series), by_size);
-	return CTW_OK;
-}
-
 int ctw_dicom_scan_dir(ctw_ctx *ctx, const char *dir, ctw_dicom_scan **out)
 {
 	ctw_dicom_scan *s;
@@ -388,7 +381,7 @@ int ctw_dicom_scan_dir(ctw_ctx *ctx, const char *dir, ctw_dicom_scan **out)
 		walking.status = ctw_error(ctx, CTW_ERR_IO, dir, "cannot read directory: %s", strerror(errno));
 	ret = walking.status;
 	if (!ret)
-		ret = group(ctx, s);
+		ret = ctw_dicom_group(ctx, s);
 	if (ret) {
 		if (ret == CTW_ERR_NOMEM)
 			ctw_error(ctx, CTW_ERR_NOMEM, dir, "out of memory while scanning");
@@ -411,42 +404,4 @@ void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s)
 	ctw_free(ctx, s->series);
 	ctw_free(ctx, s->files);
 	ctw_free(ctx, s);
-}
-
-int ctw_dicom_series_check(ctw_ctx *ctx, const char *dir, const ctw_dicom_series *s)
-{
-	const ctw_dicom_file *f0 = s->files[0];
-	double step = 0;
-	int i, c;
-
-	for (i = 0; i < s->n_files; i++) {
-		const ctw_dicom_file *f = s->files[i];
-		if (f->rows != f0->rows || f->cols != f0->cols)
-			return ctw_error(ctx, CTW_ERR_FORMAT, dir, "series %s mixes image sizes (%dx%d and %dx%d)",
-					 s->uid, f0->cols, f0->rows, f->cols, f->rows);
-		if (s->n_files > 1 && (!f->has_ipp || !f->has_iop))
-			return ctw_error(ctx, CTW_ERR_FORMAT, dir,
-					 "'%s' has no image position or orientation; cannot stack the series", f->path);
-		for (c = 0; s->n_files > 1 && c < 6; c++)
-			if (fabs(f->iop[c] - f0->iop[c]) > 1e-4)
-				return ctw_error(ctx, CTW_ERR_FORMAT, dir,
-						 "series %s mixes slice orientations ('%s' and '%s')", s->uid,
-						 f0->path, f->path);
-	}
-	if (s->n_files > 1)
-		step = (along_normal(s->files[s->n_files - 1]) - along_normal(f0)) / (s->n_files - 1);
-	for (i = 1; i < s->n_files; i++) {
-		double d = along_normal(s->files[i]) - along_normal(s->files[i - 1]);
-		if (d <= 1e-6 * fabs(step) || d < 1e-4)
-			return ctw_error(ctx, CTW_ERR_FORMAT, dir,
-					 "two slices at one position ('%s' and '%s'): several phases or series "
-					 "mixed in one series",
-					 s->files[i - 1]->path, s->files[i]->path);
-		if (fabs(d - step) > 0.01 * step)
-			return ctw_error(ctx, CTW_ERR_FORMAT, dir,
-					 "slice positions are unevenly spaced (%g mm between '%s' and '%s', "
-					 "%g mm on average); a slice may be missing",
-					 d, s->files[i - 1]->path, s->files[i]->path, step);
-	}
-	return CTW_OK;
 }

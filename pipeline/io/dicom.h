@@ -1,10 +1,12 @@
-/* dicom.h: a DICOM directory scanner in C. It walks every file's data elements itself (GDCM
- * asserts, i.e. aborts, on some corrupt files), skips what is not DICOM or is damaged, groups
- * the files by series and sorts a series along its slice normal. */
+/* dicom.h: DICOM in C: a parser that walks every file's data elements itself (GDCM asserts, i.e.
+ * aborts, on some damaged files), a recursive directory scanner that skips what is not DICOM
+ * or is damaged, series grouped by orientation, slice position and time (cine stacks), the
+ * choice of one 3D stack (series, phase) with its geometry from the slice positions, and the
+ * de-identified study record. Pixel decoding is GDCM's (image_itk.cxx). */
 #ifndef CTW_DICOM_H
 #define CTW_DICOM_H
 
-#include "ctw.h"
+#include "image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -12,47 +14,104 @@ extern "C" {
 
 typedef struct ctw_dicom_file {
 	char *path;
-	char series_uid[65];
-	char modality[17];
-	int64_t instance;      /* InstanceNumber, -1 when absent                       */
-	int rows, cols;
-	double ipp[3], iop[6]; /* ImagePositionPatient, ImageOrientationPatient (LPS) */
-	int has_ipp, has_iop, has_pixels;
-	double trigger_time;   /* ms, NAN when absent                                  */
+	char study_uid[65], series_uid[65], syntax[65];
+	char modality[17], manufacturer[65], description[65], study_date[17];
+	int64_t instance;          /* InstanceNumber, -1 when absent                          */
+	int rows, cols;            /* 0 when absent                                           */
+	int samples, bits_allocated, pixel_rep, frames;
+	double pixel_spacing[2];   /* PixelSpacing: between rows, between columns (mm)        */
+	double thickness;          /* SliceThickness (mm), 0 when absent                      */
+	int has_spacing;
+	double ipp[3], iop[6];     /* ImagePositionPatient, ImageOrientationPatient (LPS)     */
+	int has_ipp, has_iop;
+	double trigger_time;       /* TriggerTime (ms), NAN when absent                       */
+	double temporal_pos;       /* TemporalPositionIdentifier, NAN when absent             */
+	double field_strength;     /* MagneticFieldStrength (T), NAN when absent              */
+	double slope, intercept;   /* RescaleSlope/Intercept (1, 0 when absent)               */
+	double gantry_tilt;        /* GantryDetectorTilt (degrees), 0 when absent             */
+	int has_pixels;
+	uint32_t pixel_len;        /* bytes; 0xFFFFFFFF for encapsulated (compressed) pixels   */
 } ctw_dicom_file;
 
 typedef struct ctw_dicom_series {
 	char uid[65];
 	int n_files;
-	ctw_dicom_file **files; /* borrowed from the scan, sorted along the slice normal */
+	ctw_dicom_file **files;    /* borrowed from the scan; by position along the normal, then time */
+	int n_orientations;        /* distinct ImageOrientationPatient values                 */
+	int n_positions;           /* distinct slice positions                                */
+	int n_phases;              /* most files at one position (cine phases)                */
+	int phases_regular;        /* every position has n_phases files                       */
 } ctw_dicom_series;
 
 typedef struct ctw_dicom_scan {
-	int n_files;            /* readable DICOM image files                          */
+	int n_files;               /* readable DICOM image files                              */
 	ctw_dicom_file *files;
-	int n_skipped_other;    /* files that are not DICOM                            */
-	int n_skipped_corrupt;  /* DICOM files that are truncated or malformed         */
+	int n_skipped_other;       /* files that are not DICOM images                         */
+	int n_skipped_corrupt;     /* DICOM files that are truncated or malformed             */
 	int n_series;
-	ctw_dicom_series *series; /* largest first                                      */
+	ctw_dicom_series *series;  /* most files first                                        */
 } ctw_dicom_scan;
 
-/* Scans dir recursively. CTW_ERR_IO when dir cannot be read; an empty result is not an error
- * here. On success *out is new; free it with ctw_dicom_scan_free(). */
-CTW_API int ctw_dicom_scan_dir(ctw_ctx *ctx, const char *dir, ctw_dicom_scan **out);
-CTW_API void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s);
-
 /* Parses a DICOM file held in buf[0..n): 1 for an image (fills *f, path NULL), 0 for data that
- * is not DICOM or holds no image, -1 for a truncated or malformed file. Never reads outside
- * buf. */
+ * is not DICOM or not an image (no Rows), -1 for a truncated or malformed file, including an
+ * image without pixel data. Never reads outside buf. */
 CTW_API int ctw_dicom_parse(const unsigned char *buf, size_t n, ctw_dicom_file *f);
 
 /* 1 when path is a regular file with the DICOM preamble ("DICM" at byte 128). */
 CTW_API int ctw_is_dicom_file(const char *path);
 
-/* Checks that a series forms one 3D grid: the same orientation and size on every slice, no two
- * slices at one position, and slice positions evenly spaced (within 1 %). CTW_ERR_FORMAT naming
- * dir and the first problem. */
-CTW_API int ctw_dicom_series_check(ctw_ctx *ctx, const char *dir, const ctw_dicom_series *s);
+/* Scans path recursively (or the single file path). Damaged files are logged as warnings and
+ * counted. CTW_ERR_IO when path cannot be read; an empty result is not an error here. On
+ * success *out is new; free it with ctw_dicom_scan_free(). */
+CTW_API int ctw_dicom_scan_dir(ctw_ctx *ctx, const char *path, ctw_dicom_scan **out);
+CTW_API void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s);
+
+/* The series selected by sel (NULL: the only series; else its 1-based number as `info` lists
+ * it, its id as `info` prints it, or its SeriesInstanceUID). CTW_ERR_FORMAT naming path when
+ * there is none or the choice is ambiguous. */
+CTW_API int ctw_dicom_find_series(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan,
+				  const char *sel, const ctw_dicom_series **out);
+
+/* Public id of a series: the first 12 hex digits of HMAC-SHA256(salt, SeriesInstanceUID). */
+CTW_API void ctw_dicom_series_id(ctw_ctx *ctx, const ctw_dicom_series *s, char id[13]);
+
+/* One 3D stack of a series: one file per slice position for one phase, sorted along the slice
+ * normal, and its grid. */
+typedef struct ctw_dicom_stack {
+	int n;                     /* slices                                                  */
+	const ctw_dicom_file **files;
+	double *pos;               /* position of each slice along the normal (mm)            */
+	int64_t dim[3];            /* columns, rows, slices (after resampling, if any)         */
+	double spacing[3], origin[3], direction[3][3]; /* LPS; k = row x column cosines      */
+	int phase, n_phases;       /* 1-based phase chosen, phases in the series              */
+	double min_step, max_step; /* smallest and largest distance between slices (mm)       */
+	int uneven;                /* steps differ from their mean by more than 1 %           */
+	int resampled;             /* dim[2] slices resampled from n uneven ones (allow_gaps) */
+	ctw_dtype dtype;           /* voxel type that holds the rescaled values               */
+} ctw_dicom_stack;
+
+#define CTW_PHASE_NONE 0 /* the series must have a single phase      */
+#define CTW_PHASE_ED (-1) /* end-diastole = the first phase (R wave) */
+
+/* Builds the stack of phase `phase` (1-based, by TriggerTime order at each position; or
+ * CTW_PHASE_ED, or CTW_PHASE_NONE) of series s and checks it: the same size, pixel spacing and
+ * orientation on every slice, no gantry tilt, evenly spaced slices (within 1 %) unless
+ * allow_gaps (then dim[2] slices at the smallest spacing are to be interpolated; logged when
+ * allow_gaps is 1, not when 2, which only describes), the voxel limit; every file's header (spacing > 0 and finite, pixel data complete,
+ * one frame, grey scale). CTW_ERR_FORMAT naming path, or the file at fault. On success *out is
+ * new; free it with ctw_dicom_stack_free(). */
+CTW_API int ctw_dicom_stack_build(ctw_ctx *ctx, const char *path, const ctw_dicom_series *s,
+				  int phase, int allow_gaps, ctw_dicom_stack **out);
+CTW_API void ctw_dicom_stack_free(ctw_ctx *ctx, ctw_dicom_stack *st);
+
+/* Finds the image with InstanceNumber `instance` in s: its slice position (0-based, along the
+ * normal, as in a stack) and its phase (1-based). Returns 1 when found, 0 when not. */
+CTW_API int ctw_dicom_locate(const ctw_dicom_series *s, int64_t instance, int *position,
+			     int *phase);
+
+/* The de-identified study record of a series (DESIGN.md §7): nothing else leaves the input. */
+CTW_API void ctw_dicom_study_record(ctw_ctx *ctx, const ctw_dicom_series *s,
+				    ctw_study_record *rec);
 
 #ifdef __cplusplus
 }

@@ -48,69 +48,45 @@ static void use_exact_geometry(ctw_ctx *ctx, const char *path, const ctw_nifti_e
 	memcpy(info->direction, x->direction, sizeof(info->direction));
 }
 
-/* The DICOM series to read from a directory (or a single DICOM file): the largest one, checked
- * to form a 3D grid. On success *scan is new and *files a new list of its paths (borrowed from
- * the scan); free both. */
-static int pick_series(ctw_ctx *ctx, const char *path, ctw_image_info *info, ctw_dicom_scan **scan,
-		       const char ***files)
+/* The stack of a DICOM directory (or single DICOM file) that opts select. On success *scan and
+ * *stack are new (the stack borrows from the scan); free both. */
+static int dicom_stack(ctw_ctx *ctx, const char *path, const ctw_read_opts *o, ctw_dicom_scan **scan,
+		       const ctw_dicom_series **series, ctw_dicom_stack **stack)
 {
-	const ctw_dicom_series *s;
-	int ret, i;
+	int ret;
 
-	*files = NULL;
+	*stack = NULL;
 	ret = ctw_dicom_scan_dir(ctx, path, scan);
-	if (ret)
-		return ret;
-	if ((*scan)->n_series == 0)
-		return ctw_error(ctx, CTW_ERR_FORMAT, path,
-				 "no DICOM series found (%d other files, %d damaged DICOM files skipped)",
-				 (*scan)->n_skipped_other, (*scan)->n_skipped_corrupt);
-	s = &(*scan)->series[0];
-	if ((*scan)->n_series > 1)
-		ctw_log(ctx, CTW_LOG_WARN, path, "%d series found; reading the largest (%d files)",
-			(*scan)->n_series, s->n_files);
-	ret = ctw_dicom_series_check(ctx, path, s);
-	if (ret)
-		return ret;
-	*files = ctw_calloc(ctx, (size_t)s->n_files, sizeof(**files));
-	if (!*files)
-		return CTW_ERR_NOMEM;
-	for (i = 0; i < s->n_files; i++)
-		(*files)[i] = s->files[i]->path;
-	info->n_series = (*scan)->n_series;
-	return CTW_OK;
+	if (!ret)
+		ret = ctw_dicom_find_series(ctx, path, *scan, o->series, series);
+	if (!ret)
+		ret = ctw_dicom_stack_build(ctx, path, *series, o->phase, o->allow_gaps, stack);
+	return ret;
 }
 
-/* Reads and checks the header; for DICOM also returns the series' files (free both). */
-static int read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info, ctw_dicom_scan **scan,
-		     const char ***files)
+static void stack_info(const ctw_dicom_stack *st, int n_series, ctw_image_info *info)
 {
-	ctw_nifti_exact exact = { 0 };
-	struct stat st;
-	int ret, n_series = 1;
-	int64_t n = 1;
-
-	*scan = NULL;
-	*files = NULL;
 	memset(info, 0, sizeof(*info));
-	if (stat(path, &st) != 0)
-		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
-	if (S_ISDIR(st.st_mode) || ctw_is_dicom_file(path)) {
-		ret = pick_series(ctx, path, info, scan, files);
-		if (ret)
-			return ret;
-		n_series = info->n_series;
-	} else if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) {
-		ret = ctw_nifti_check(ctx, path, &exact);
-		if (ret)
-			return ret;
-	}
-	ret = ctw_itk_read_info(ctx, path, *files, *scan ? (*scan)->series[0].n_files : 0, info);
-	if (ret)
-		return ret;
+	snprintf(info->format, sizeof(info->format), "DICOM");
+	info->ndim = st->dim[2] > 1 ? 3 : 2;
+	memcpy(info->dim, st->dim, sizeof(st->dim));
+	info->dim[3] = 1;
+	memcpy(info->spacing, st->spacing, sizeof(info->spacing));
+	memcpy(info->origin, st->origin, sizeof(info->origin));
+	memcpy(info->direction, st->direction, sizeof(info->direction));
+	info->dtype = st->dtype;
+	snprintf(info->pixel_type, sizeof(info->pixel_type), "%s", ctw_dtype_name(st->dtype));
+	info->n_components = 1;
+	info->n_files = st->n;
 	info->n_series = n_series;
-	if (exact.present)
-		use_exact_geometry(ctx, path, &exact, info);
+}
+
+/* Checks what ITK read from an image file's header. */
+static int check_info(ctw_ctx *ctx, const char *path, const ctw_image_info *info)
+{
+	int64_t n = 1;
+	ctw_volume g;
+
 	if (info->ndim < 2 || info->ndim > 4 || (info->ndim == 4 && info->dim[3] > 1))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path,
 				 "%dD image with %lld volumes; a single 2D or 3D image is expected", info->ndim,
@@ -126,48 +102,167 @@ static int read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info, ctw_d
 					 (long long)ctw_ctx_max_voxels(ctx));
 		n *= info->dim[i];
 	}
-	{
-		ctw_volume g;
-		memset(&g, 0, sizeof(g));
-		memcpy(g.spacing, info->spacing, sizeof(g.spacing));
-		memcpy(g.origin, info->origin, sizeof(g.origin));
-		memcpy(g.direction, info->direction, sizeof(g.direction));
-		ret = ctw_check_geometry(ctx, path, &g);
-	}
-	return ret;
+	memset(&g, 0, sizeof(g));
+	memcpy(g.spacing, info->spacing, sizeof(g.spacing));
+	memcpy(g.origin, info->origin, sizeof(g.origin));
+	memcpy(g.direction, info->direction, sizeof(g.direction));
+	return ctw_check_geometry(ctx, path, &g);
 }
 
-int ctw_image_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
+/* Reads and checks the header of an image file (not DICOM). */
+static int file_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 {
-	ctw_dicom_scan *scan;
-	const char **files;
-	int ret = read_info(ctx, path, info, &scan, &files);
-	ctw_free(ctx, files);
+	ctw_nifti_exact exact = { 0 };
+	int ret;
+
+	if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) {
+		ret = ctw_nifti_check(ctx, path, &exact);
+		if (ret)
+			return ret;
+	}
+	ret = ctw_itk_read_info(ctx, path, info);
+	if (ret)
+		return ret;
+	if (exact.present)
+		use_exact_geometry(ctx, path, &exact, info);
+	return check_info(ctx, path, info);
+}
+
+static int is_dicom_input(ctw_ctx *ctx, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno)), -1;
+	return S_ISDIR(st.st_mode) || ctw_is_dicom_file(path);
+}
+
+int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts,
+			ctw_image_info *info)
+{
+	const ctw_read_opts defaults = CTW_READ_OPTS_INIT;
+	const ctw_dicom_series *series;
+	ctw_dicom_scan *scan = NULL;
+	ctw_dicom_stack *st = NULL;
+	int ret, dicom = is_dicom_input(ctx, path);
+
+	memset(info, 0, sizeof(*info));
+	if (dicom < 0)
+		return CTW_ERR_IO;
+	if (!dicom)
+		return file_info(ctx, path, info);
+	ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
+	if (!ret)
+		stack_info(st, scan->n_series, info);
+	ctw_dicom_stack_free(ctx, st);
 	ctw_dicom_scan_free(ctx, scan);
 	return ret;
 }
 
-int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume **out)
+/* Decodes the stack's slices into v, interpolating linearly along the normal when the slices
+ * are resampled onto an even grid. */
+static int read_stack(ctw_ctx *ctx, const ctw_dicom_stack *st, ctw_volume *v)
 {
+	const int64_t plane = v->dim[0] * v->dim[1];
+	float *a = ctw_malloc(ctx, sizeof(float) * (size_t)plane), *b = ctw_malloc(ctx, sizeof(float) * (size_t)plane);
+	int loaded_a = -1, loaded_b = -1, ret = CTW_OK;
+
+	if (!a || !b) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	for (int64_t k = 0; k < v->dim[2]; k++) {
+		double z = st->pos[0] + (double)k * st->spacing[2], w = 0.0;
+		int lo = (int)k;
+		if (st->resampled) {
+			for (lo = 0; lo + 2 < st->n && st->pos[lo + 1] <= z; lo++)
+				;
+			w = (z - st->pos[lo]) / (st->pos[lo + 1] - st->pos[lo]);
+			w = w < 0 ? 0 : w > 1 ? 1 : w;
+		}
+		if (lo != loaded_a) {
+			if (lo == loaded_b) {
+				float *t = a;
+				a = b;
+				b = t;
+				loaded_b = loaded_a;
+			} else if ((ret = ctw_itk_read_dicom_slice(ctx, st->files[lo]->path, (int)v->dim[1],
+								   (int)v->dim[0], a))) {
+				goto out;
+			}
+			loaded_a = lo;
+		}
+		if (w > 0 && loaded_b != lo + 1) {
+			if ((ret = ctw_itk_read_dicom_slice(ctx, st->files[lo + 1]->path, (int)v->dim[1],
+							    (int)v->dim[0], b)))
+				goto out;
+			loaded_b = lo + 1;
+		}
+		for (int64_t n = 0; n < plane; n++)
+			ctw_volume_set(v, k * plane + n, w > 0 ? (1 - w) * a[n] + w * b[n] : a[n]);
+		if (ctw_progress(ctx, "read", (double)k + 1, (double)v->dim[2])) {
+			ret = ctw_error(ctx, CTW_ERR_CANCELLED, "read", "cancelled");
+			goto out;
+		}
+	}
+out:
+	ctw_free(ctx, a);
+	ctw_free(ctx, b);
+	return ret;
+}
+
+static void copy_geometry(ctw_volume *v, const ctw_image_info *info)
+{
+	memcpy(v->spacing, info->spacing, sizeof(v->spacing));
+	memcpy(v->origin, info->origin, sizeof(v->origin));
+	memcpy(v->direction, info->direction, sizeof(v->direction));
+}
+
+int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts, ctw_dtype dtype,
+			ctw_volume **out, ctw_study_record *rec)
+{
+	const ctw_read_opts defaults = CTW_READ_OPTS_INIT;
+	const ctw_dicom_series *series = NULL;
+	ctw_dicom_scan *scan = NULL;
+	ctw_dicom_stack *st = NULL;
 	ctw_image_info info;
-	ctw_dicom_scan *scan;
-	const char **files;
 	ctw_volume *v = NULL;
-	int ret;
+	int ret, dicom = is_dicom_input(ctx, path);
 
 	*out = NULL;
-	ret = read_info(ctx, path, &info, &scan, &files);
+	if (rec) {
+		memset(rec, 0, sizeof(*rec));
+		rec->field_strength_t = NAN;
+	}
+	if (dicom < 0)
+		return CTW_ERR_IO;
+	if (dicom) {
+		ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
+		if (!ret)
+			stack_info(st, scan->n_series, &info);
+	} else {
+		ret = file_info(ctx, path, &info);
+	}
 	if (!ret)
 		ret = ctw_volume_new(ctx, info.dim, dtype ? dtype : info.dtype, &v);
-	if (!ret)
-		ret = ctw_itk_read(ctx, path, files, info.n_files, v);
-	if (!ret) {
-		memcpy(v->spacing, info.spacing, sizeof(v->spacing));
-		memcpy(v->origin, info.origin, sizeof(v->origin));
-		memcpy(v->direction, info.direction, sizeof(v->direction));
-		ret = ctw_check_geometry(ctx, path, v);
+	if (!ret && dicom) {
+		copy_geometry(v, &info);
+		ret = read_stack(ctx, st, v);
+		if (!ret && rec) {
+			ctw_dicom_study_record(ctx, series, rec);
+			rec->phase = st->phase;
+		}
+	} else if (!ret) {
+		ret = ctw_itk_read(ctx, path, v);
+		if (!ret)
+			copy_geometry(v, &info); /* the exact NIfTI geometry, when stored */
+		if (!ret && rec) {
+			rec->phase = 1;
+			rec->n_phases = 1;
+		}
 	}
-	ctw_free(ctx, files);
+	if (!ret)
+		ret = ctw_check_geometry(ctx, path, v);
+	ctw_dicom_stack_free(ctx, st);
 	ctw_dicom_scan_free(ctx, scan);
 	if (ret) {
 		ctw_volume_free(ctx, v);
@@ -175,6 +270,48 @@ int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume *
 	}
 	*out = v;
 	return CTW_OK;
+}
+
+int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume **out)
+{
+	return ctw_image_read_opts(ctx, path, NULL, dtype, out, NULL);
+}
+
+int ctw_study_record_write_json(ctw_ctx *ctx, const ctw_study_record *r, const char *path)
+{
+	char *tmp = NULL;
+	FILE *f;
+	int ret = ctw_tmp_sibling(ctx, path, &tmp);
+
+	if (ret)
+		return ret;
+	f = fopen(tmp, "w");
+	if (!f) {
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot create: %s", strerror(errno));
+		goto out;
+	}
+	fprintf(f, "{\n  \"modality\": \"%s\",\n  \"manufacturer\": \"%s\",\n", r->modality, r->manufacturer);
+	if (isnan(r->field_strength_t))
+		fprintf(f, "  \"magnetic_field_strength_t\": null,\n");
+	else
+		fprintf(f, "  \"magnetic_field_strength_t\": %.6g,\n", r->field_strength_t);
+	fprintf(f, "  \"pixel_spacing_mm\": [%.10g, %.10g],\n", r->pixel_spacing[0], r->pixel_spacing[1]);
+	if (r->study_year)
+		fprintf(f, "  \"study_year\": %d,\n", r->study_year);
+	else
+		fprintf(f, "  \"study_year\": null,\n");
+	fprintf(f, "  \"study_uid_hmac_sha256\": \"%s\",\n  \"series_uid_hmac_sha256\": \"%s\",\n",
+		r->study_hash, r->series_hash);
+	fprintf(f, "  \"phase\": %d,\n  \"n_phases\": %d\n}\n", r->phase, r->n_phases);
+	if (ferror(f) | fclose(f))
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", strerror(errno));
+	if (!ret)
+		ret = ctw_publish(ctx, tmp, path);
+	if (ret)
+		remove(tmp);
+out:
+	ctw_free(ctx, tmp);
+	return ret;
 }
 
 /* The directory part of path ("." when none), in buf. */

@@ -27,15 +27,46 @@ typedef struct ctw_image_info {
 	int n_series;           /* DICOM: series found in the directory; otherwise 1         */
 } ctw_image_info;
 
-/* Reads the header of an image file or of the largest DICOM series in a directory and checks it
- * (CTW_ERR_IO: missing or unreadable; CTW_ERR_FORMAT: not an image, bad header, over the voxel
- * limit). No voxel data is read. */
-CTW_API int ctw_image_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info);
+/* Which stack of a DICOM directory to read (ignored for image files). */
+typedef struct ctw_read_opts {
+	const char *series; /* NULL: the only series; or its number, id or UID (see info)      */
+	int phase;          /* 0: a single-phase series; N >= 1: phase N; -1: end-diastole    */
+	int allow_gaps;     /* resample unevenly spaced slices instead of refusing them       */
+} ctw_read_opts;
+#define CTW_READ_OPTS_INIT { NULL, 0, 0 }
+
+/* The only metadata that leaves an input (DESIGN.md §7): no names, IDs, dates beyond the year,
+ * institutions or UIDs; the UIDs only as HMAC-SHA256 under the installation's secret salt. */
+typedef struct ctw_study_record {
+	char modality[17];          /* "CT", "MR", "" when unknown                         */
+	char manufacturer[65];      /* printable ASCII                                       */
+	double field_strength_t;    /* NAN when unknown                                      */
+	double pixel_spacing[2];    /* mm, between rows and between columns; 0 when unknown */
+	int study_year;             /* 0 when unknown                                        */
+	char study_hash[65];        /* hex HMAC-SHA256 of the StudyInstanceUID, "" if none  */
+	char series_hash[65];       /* likewise for the SeriesInstanceUID                    */
+	int phase, n_phases;        /* the cine phase read (1-based) and the phases there are */
+} ctw_study_record;
+
+/* Reads the header of an image file or of the stack of a DICOM directory that opts select, and
+ * checks it (CTW_ERR_IO: missing or unreadable; CTW_ERR_FORMAT: not an image, bad header, over
+ * the voxel limit, no such series or phase, uneven slices, ...). No voxel data is read.
+ * opts may be NULL (defaults). */
+CTW_API int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts,
+				ctw_image_info *info);
 
 /* Reads an image as a 3D volume of type dtype (0: the file's own type, or float32 when that has
  * no ctw_dtype). 2D images become one slice; 4D images are refused. Return codes as above.
+ * When rec is not NULL it receives the study record (mostly empty for non-DICOM files).
  * On success *out is a new volume; free it with ctw_volume_free(). */
+CTW_API int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts,
+				ctw_dtype dtype, ctw_volume **out, ctw_study_record *rec);
+/* ctw_image_read_opts() with default options and no record. */
 CTW_API int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume **out);
+
+/* Writes rec as a JSON object to path (atomically). CTW_ERR_IO on failure. */
+CTW_API int ctw_study_record_write_json(ctw_ctx *ctx, const ctw_study_record *rec,
+					const char *path);
 
 /* Writes v as NIfTI-1 (.nii or .nii.gz by the name), geometry converted to RAS. NIfTI-1 stores
  * the geometry in float32: positions are exact to about 1e-7 relative. CTW_ERR_IO on failure;

@@ -21,4 +21,9 @@ int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact);
  * geometry as an extension. Not atomic: the caller writes to a temporary name. CTW_ERR_IO. */
 int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const char *path);
 
+#include "dicom.h"
+
+/* Groups the files of a scan into series (dicom_series.c), sorted, with their counts. */
+int ctw_dicom_group(ctw_ctx *ctx, ctw_dicom_scan *s);
+
 #endif

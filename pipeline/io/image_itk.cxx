@@ -14,7 +14,6 @@
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 #include "itkImageIOFactory.h"
-#include "itkImageSeriesReader.h"
 #include "itkImageSeriesWriter.h"
 #include "itkMetaDataObject.h"
 #include "itkVersion.h"
@@ -81,24 +80,13 @@ template <typename T> void set_geometry(const Img3<T> *img, ctw_volume *v)
 	}
 }
 
-template <typename T>
-int read_as(ctw_ctx *ctx, const char *path, const char *const *files, int n_files, ctw_volume *v)
+template <typename T> int read_as(ctw_ctx *ctx, const char *path, ctw_volume *v)
 {
-	typename Img3<T>::Pointer img;
-	if (files) {
-		using Reader = itk::ImageSeriesReader<Img3<T>>;
-		typename Reader::Pointer r = Reader::New();
-		r->SetImageIO(itk::GDCMImageIO::New());
-		r->SetFileNames(std::vector<std::string>(files, files + n_files));
-		r->Update();
-		img = r->GetOutput();
-	} else {
-		using Reader = itk::ImageFileReader<Img3<T>>;
-		typename Reader::Pointer r = Reader::New();
-		r->SetFileName(path);
-		r->Update();
-		img = r->GetOutput();
-	}
+	using Reader = itk::ImageFileReader<Img3<T>>;
+	typename Reader::Pointer r = Reader::New();
+	r->SetFileName(path);
+	r->Update();
+	typename Img3<T>::Pointer img = r->GetOutput();
 	typename Img3<T>::SizeType sz = img->GetBufferedRegion().GetSize();
 	if ((int64_t)sz[0] != v->dim[0] || (int64_t)sz[1] != v->dim[1] || (int64_t)sz[2] != v->dim[2])
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "image size changed while reading");
@@ -214,8 +202,7 @@ void write_dicom_as(const ctw_volume *v, const char *dir, const ctw_dicom_meta *
 
 } // namespace
 
-extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, const char *const *files,
-				 int n_files, ctw_image_info *info)
+extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 {
 	try {
 		quiet();
@@ -223,35 +210,6 @@ extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, const char *con
 		itk::ImageIOBase::Pointer io;
 		info->n_files = 1;
 		info->n_series = 1;
-		if (files) {
-			using Reader = itk::ImageSeriesReader<Img3<float>>;
-			Reader::Pointer r = Reader::New();
-			itk::GDCMImageIO::Pointer gio = itk::GDCMImageIO::New();
-			r->SetImageIO(gio);
-			r->SetFileNames(std::vector<std::string>(files, files + n_files));
-			r->UpdateOutputInformation();
-			const Img3<float> *img = r->GetOutput();
-			std::snprintf(info->format, sizeof(info->format), "DICOM");
-			info->ndim = n_files > 1 ? 3 : 2;
-			for (int c = 0; c < 3; c++) {
-				info->dim[c] = (int64_t)img->GetLargestPossibleRegion().GetSize()[c];
-				info->spacing[c] = img->GetSpacing()[c];
-				info->origin[c] = img->GetOrigin()[c];
-				for (int r2 = 0; r2 < 3; r2++)
-					info->direction[r2][c] = img->GetDirection()[r2][c];
-			}
-			info->dim[3] = 1;
-			info->n_files = n_files;
-			comp_info(gio->GetComponentType(), info);
-			// Rescaled DICOM values are not integers of the stored type in general.
-			if (gio->GetRescaleSlope() != 1.0 ||
-			    gio->GetRescaleIntercept() != (double)(long)gio->GetRescaleIntercept())
-				info->dtype = CTW_F32;
-			else if (gio->GetRescaleIntercept() != 0.0)
-				info->dtype = info->dtype == CTW_U8 || info->dtype == CTW_U16 ? CTW_I32 : info->dtype;
-			info->n_components = (int)gio->GetNumberOfComponents();
-			return CTW_OK;
-		}
 		io = itk::ImageIOFactory::CreateImageIO(path, itk::IOFileModeEnum::ReadMode);
 		if (!io)
 			return ctw_error(ctx, CTW_ERR_FORMAT, path,
@@ -286,24 +244,47 @@ extern "C" int ctw_itk_read_info(ctw_ctx *ctx, const char *path, const char *con
 	}
 }
 
-extern "C" int ctw_itk_read(ctw_ctx *ctx, const char *path, const char *const *files, int n_files,
-			    ctw_volume *v)
+extern "C" int ctw_itk_read(ctw_ctx *ctx, const char *path, ctw_volume *v)
 {
 	try {
 		quiet();
 		switch (v->dtype) {
 		case CTW_U8:
-			return read_as<uint8_t>(ctx, path, files, n_files, v);
+			return read_as<uint8_t>(ctx, path, v);
 		case CTW_I16:
-			return read_as<int16_t>(ctx, path, files, n_files, v);
+			return read_as<int16_t>(ctx, path, v);
 		case CTW_U16:
-			return read_as<uint16_t>(ctx, path, files, n_files, v);
+			return read_as<uint16_t>(ctx, path, v);
 		case CTW_I32:
-			return read_as<int32_t>(ctx, path, files, n_files, v);
+			return read_as<int32_t>(ctx, path, v);
 		case CTW_F32:
-			return read_as<float>(ctx, path, files, n_files, v);
+			return read_as<float>(ctx, path, v);
 		}
 		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "unknown voxel type");
+	} catch (const std::exception &e) {
+		return fail(ctx, path, e);
+	} catch (...) {
+		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "unknown C++ exception in the ITK adapter");
+	}
+}
+
+extern "C" int ctw_itk_read_dicom_slice(ctw_ctx *ctx, const char *path, int rows, int cols,
+					 float *out)
+{
+	try {
+		quiet();
+		using Img2 = itk::Image<float, 2>;
+		using Reader = itk::ImageFileReader<Img2>;
+		Reader::Pointer r = Reader::New();
+		r->SetImageIO(itk::GDCMImageIO::New());
+		r->SetFileName(path);
+		r->Update();
+		Img2::SizeType sz = r->GetOutput()->GetBufferedRegion().GetSize();
+		if ((int)sz[0] != cols || (int)sz[1] != rows)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "decoded %d x %d pixels, the header says %d x %d",
+					 (int)sz[0], (int)sz[1], cols, rows);
+		std::memcpy(out, r->GetOutput()->GetBufferPointer(), sizeof(float) * (size_t)rows * (size_t)cols);
+		return CTW_OK;
 	} catch (const std::exception &e) {
 		return fail(ctx, path, e);
 	} catch (...) {

@@ -186,7 +186,7 @@ static void test_image_nifti_header_alone(void **state)
 	for (int lh = 0; lh < 2; lh++) {
 		v = make_volume(ctx, CTW_I16, lh);
 		assert_int_equal(ctw_image_write_nifti(ctx, v, p), CTW_OK);
-		assert_int_equal(ctw_itk_read_info(ctx, p, NULL, 0, &info), CTW_OK);
+		assert_int_equal(ctw_itk_read_info(ctx, p, &info), CTW_OK);
 		for (int c = 0; c < 3; c++) {
 			assert_true(fabs(info.spacing[c] - v->spacing[c]) < 1e-5);
 			assert_true(fabs(info.origin[c] - v->origin[c]) < 1e-4);
@@ -235,7 +235,7 @@ static void dicom_roundtrip(int left_handed)
 	const char *dir = path_in_tmp(left_handed ? "dicom_lh" : "dicom_rh");
 	if (ctw_image_write_dicom(ctx, v, dir, &meta))
 		fail_msg("%s", ctw_errmsg(ctx));
-	assert_int_equal(ctw_image_read_info(ctx, dir, &info), CTW_OK);
+	assert_int_equal(ctw_image_read_info(ctx, dir, NULL, &info), CTW_OK);
 	assert_string_equal(info.format, "DICOM");
 	assert_int_equal(info.n_series, 1);
 	assert_int_equal(info.n_files, 7);
@@ -324,7 +324,7 @@ static void test_image_bad_missing_and_not_images(void **state)
 	f = fopen(path_in_tmp("empty_dir/readme.txt"), "w");
 	fputs("not dicom\n", f);
 	fclose(f);
-	expect_bad(path_in_tmp("empty_dir"), CTW_ERR_FORMAT, "no DICOM series");
+	expect_bad(path_in_tmp("empty_dir"), CTW_ERR_FORMAT, "no DICOM image series");
 	f = fopen(path_in_tmp("text.nrrd"), "w");
 	fputs("hello\n", f);
 	fclose(f);

@@ -34,9 +34,9 @@ error_names() {
 	grep -q "^cardiotwin: error: .*$1" "$T/err" || { fail "no 'cardiotwin: error: ... $1' message"; sed 's/^/  /' "$T/err" >&2; }
 }
 
-# field NAME: the value of "NAME: value" in the last run's stdout.
+# field NAME [FILE]: the first value of "NAME: value" (indented or not) in the last run's stdout.
 field() {
-	sed -n "s/^$1: //p" "$T/out"
+	sed -n "s/^ *$1: //p" "${2:-$T/out}" | head -n 1
 }
 
 # same A B: two strings are equal.

@@ -22,9 +22,9 @@ patch() {
 
 bad "$T/missing.nii.gz" "No such file"
 mkdir "$T/notdicom" && echo hello >"$T/notdicom/a.txt"
-bad "$T/notdicom" "no DICOM series"
+bad "$T/notdicom" "no DICOM image series"
 mkdir "$T/emptydir"
-bad "$T/emptydir" "no DICOM series"
+bad "$T/emptydir" "no DICOM image series"
 head -c 5000 "$T/ph/image.nii.gz" >"$T/trunc.nii.gz"
 bad "$T/trunc.nii.gz" "truncated"
 head -c 100 "$T/ph/image.nii.gz" >"$T/trunc-header.nii.gz"
@@ -68,10 +68,20 @@ for n in 0 131 132 140 200 400 700 1000 2000 5000; do
 	head -c $n "$T/ph/dicom/IM0002.dcm" >"$T/baddcm/IM0001.dcm"
 	bad "$T/baddcm"
 done
-# a series with a missing slice
+# a series with a missing slice: info reports it, convert refuses it, --allow-gaps resamples
 cp -r "$T/ph/dicom" "$T/gap" && rm "$T/gap/IM0005.dcm"
-bad "$T/gap" "unevenly spaced"
-# the same series copied twice (two slices at each position)
+run 0 "$CTW" info "$T/gap"
+has "$T/out" "slice gaps: uneven spacing"
+run 2 "$CTW" convert "$T/gap" -o "$T/gap.nii.gz"
+error_names "$T/gap"
+has "$T/err" "unevenly spaced"
+[ ! -e "$T/gap.nii.gz" ] || fail "a refused conversion wrote its output"
+run 0 "$CTW" convert "$T/gap" --allow-gaps -o "$T/gap.nii.gz"
+has "$T/err" "resampled"
+# the same series copied twice: two images at each position, like two phases
 mkdir "$T/twice" && for f in "$T"/ph/dicom/*.dcm; do cp "$f" "$T/twice/"; cp "$f" "$T/twice/b-${f##*/}"; done
-bad "$T/twice" "two slices at one position"
+run 0 "$CTW" info "$T/twice"
+has "$T/out" "phases: 2"
+run 2 "$CTW" convert "$T/twice" -o "$T/twice.nii.gz"
+has "$T/err" "--phase"
 finish

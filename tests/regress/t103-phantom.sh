@@ -15,7 +15,7 @@ for kind in lv biv; do
 	cp "$T/out" "$T/nii.txt"
 	run 0 "$CTW" info "$T/$kind/dicom"
 	for k in size spacing origin direction; do
-		same "$(sed -n "s/^$k: //p" "$T/nii.txt")" "$(field $k)" "($kind $k: NIfTI vs DICOM)"
+		same "$(field $k "$T/nii.txt")" "$(field $k)" "($kind $k: NIfTI vs DICOM)"
 	done
 	/usr/bin/python3 - "$T/$kind" <<'PY' || fail "$kind: label volumes"
 import sys, xml.etree.ElementTree as ET

@@ -100,9 +100,36 @@ static void test_dicom_scan_sunnybrook_dir(void **state)
 	assert_int_equal(s->n_files, 240);
 	assert_int_equal(s->n_series, 1);
 	assert_int_equal(s->series[0].n_files, 240);
-	/* all 20 phases in one series: 20 files at each of 12 positions, refused as one grid */
-	assert_int_equal(ctw_dicom_series_check(ctx, SCD101, &s->series[0]), CTW_ERR_FORMAT);
-	assert_non_null(strstr(ctw_errmsg(ctx), "two slices at one position"));
+	/* all 20 phases in one series: 20 files at each of 12 positions */
+	assert_int_equal(s->series[0].n_orientations, 1);
+	assert_int_equal(s->series[0].n_positions, 12);
+	assert_int_equal(s->series[0].n_phases, 20);
+	assert_true(s->series[0].phases_regular);
+	{
+		ctw_dicom_stack *st;
+		int pos, phase;
+		/* a cine series needs a phase */
+		assert_int_equal(ctw_dicom_stack_build(ctx, SCD101, &s->series[0], CTW_PHASE_NONE, 0, &st),
+				 CTW_ERR_FORMAT);
+		assert_non_null(strstr(ctw_errmsg(ctx), "--phase"));
+		assert_int_equal(ctw_dicom_stack_build(ctx, SCD101, &s->series[0], 21, 0, &st), CTW_ERR_FORMAT);
+		assert_int_equal(ctw_dicom_stack_build(ctx, SCD101, &s->series[0], 8, 0, &st), CTW_OK);
+		assert_int_equal(st->n, 12);
+		assert_int_equal(st->dim[0], 256);
+		assert_int_equal(st->dim[2], 12);
+		assert_true(fabs(st->spacing[0] - 1.367188) < 1e-6);
+		assert_true(fabs(st->spacing[2] - 10.0) < 1e-3);
+		assert_false(st->uneven);
+		/* instance n is slice (n-1)/20, phase (n-1)%20+1 (SOURCES.md); file n.dcm holds it */
+		for (int i = 0; i < st->n; i++) {
+			assert_int_equal(st->files[i]->instance % 20, 8);
+			assert_true(ctw_dicom_locate(&s->series[0], st->files[i]->instance, &pos, &phase));
+			assert_int_equal(phase, 8);
+			assert_int_equal(pos, i);
+		}
+		assert_false(ctw_dicom_locate(&s->series[0], 999, &pos, &phase));
+		ctw_dicom_stack_free(ctx, st);
+	}
 	ctw_dicom_scan_free(ctx, s);
 	/* a directory without DICOM */
 	assert_int_equal(ctw_dicom_scan_dir(ctx, CTW_SHARED_DATA "/vampy", &s), CTW_OK);
