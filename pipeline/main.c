@@ -38,6 +38,7 @@ typedef struct command {
 
 static int verbosity = 1; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
 static const char *salt_file; /* --salt-file, else $CTW_SALT_FILE, else the installation's */
+static const char *max_voxels; /* --max-voxels: the readers' limit, checked before allocating */
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -658,7 +659,8 @@ static const command commands[] = {
 static void print_usage(FILE *f)
 {
 	size_t i;
-	fprintf(f, "usage: cardiotwin [--version] [-v|--verbose] [-q|--quiet] [--salt-file FILE] <command> [<args>]\n\n"
+	fprintf(f, "usage: cardiotwin [--version] [-v|--verbose] [-q|--quiet] [--salt-file FILE]\n"
+		   "                  [--max-voxels N] <command> [<args>]\n\n"
 		   "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const char *nl = strchr(commands[i].summary, '\n');
@@ -690,6 +692,8 @@ int main(int argc, char **argv)
 			verbosity = 0;
 		} else if (!strcmp(argv[a], "--salt-file") && a + 1 < argc) {
 			salt_file = argv[++a];
+		} else if (!strcmp(argv[a], "--max-voxels") && a + 1 < argc) {
+			max_voxels = argv[++a];
 		} else {
 			return usage_error(NULL, "unknown option '%s'", argv[a]);
 		}
@@ -717,6 +721,16 @@ int main(int argc, char **argv)
 	ctw_ctx_set_log(ctx, log_stderr, NULL,
 			verbosity == 0 ? CTW_LOG_ERROR : (ctw_log_level)(CTW_LOG_WARN + verbosity - 1));
 	ctw_ctx_set_progress(ctx, progress_stderr, NULL);
+	if (max_voxels) {
+		uint64_t n = 0;
+		if (parse_u64(ctx, "usage", "--max-voxels", max_voxels, &n) || n < 1 || n > ((uint64_t)1 << 40)) {
+			fprintf(stderr, "cardiotwin: error: usage: --max-voxels must be an integer in 1..2^40, not '%s'\n",
+				max_voxels);
+			ctw_ctx_free(ctx);
+			return 1;
+		}
+		ctw_ctx_set_max_voxels(ctx, (int64_t)n);
+	}
 	ret = c->run(ctx, npos, argv + a + 1, vals);
 	if (ret) {
 		fprintf(stderr, "cardiotwin: error: %s\n", ctw_errmsg(ctx));
