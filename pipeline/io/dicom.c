@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 #include "dicom.h"
+#include "fs.h"
 #include "image_int.h"
 
 #include <errno.h>
@@ -325,22 +326,16 @@ static struct {
 	ctw_ctx *ctx;
 	ctw_dicom_scan *scan;
 	int cap, status;
+	const char *dir; /* as the caller named it; paths are reported under this name */
+	size_t top_len;  /* length of the name nftw walks ("dir/.")                    */
 } walking;
 
-static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Adds one file of the walk to the scan (or counts it as skipped). */
+static int add_file(ctw_dicom_scan *s, const char *path)
 {
-	ctw_dicom_scan *s = walking.scan;
 	ctw_dicom_file f;
-	int k;
-	(void)st;
-	(void)ftw;
-	if (flag != FTW_F)
-		return 0;
-	k = parse_file(walking.ctx, path, &f);
-	if (k == -2) {
-		walking.status = CTW_ERR_NOMEM;
-		return 1;
-	}
+	int k = parse_file(walking.ctx, path, &f);
+
 	if (k == 0)
 		s->n_skipped_other++;
 	if (k == -1) {
@@ -348,37 +343,72 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 		ctw_log(walking.ctx, CTW_LOG_WARN, path, "skipped: damaged DICOM file");
 	}
 	if (k != 1)
-		return 0;
+		return k == -2 ? CTW_ERR_NOMEM : CTW_OK;
 	if (s->n_files == walking.cap) {
 		int cap = walking.cap ? 2 * walking.cap : 64;
 		ctw_dicom_file *n = ctw_realloc(walking.ctx, s->files, sizeof(*n) * (size_t)cap);
 		if (!n) {
 			ctw_free(walking.ctx, f.path);
-			walking.status = CTW_ERR_NOMEM;
-			return 1;
+			return CTW_ERR_NOMEM;
 		}
 		s->files = n;
 		walking.cap = cap;
 	}
 	s->files[s->n_files++] = f;
-	return 0;
+	return CTW_OK;
+}
+
+static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	size_t n = strlen(walking.dir);
+	char *name;
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_F)
+		return 0;
+	if (strlen(path) <= walking.top_len) /* the scan of a single file */
+		return (walking.status = add_file(walking.scan, path)) != CTW_OK;
+	/* report "dir/sub/file" under the caller's name, not nftw's "dir/./sub/file" */
+	name = ctw_malloc(walking.ctx, n + strlen(path) + 2);
+	if (!name) {
+		walking.status = CTW_ERR_NOMEM;
+		return 1;
+	}
+	sprintf(name, "%s%s%s", walking.dir, n && walking.dir[n - 1] == '/' ? "" : "/", path + walking.top_len + 1);
+	walking.status = add_file(walking.scan, name);
+	ctw_free(walking.ctx, name);
+	return walking.status != CTW_OK;
 }
 
 int ctw_dicom_scan_dir(ctw_ctx *ctx, const char *dir, ctw_dicom_scan **out)
 {
 	ctw_dicom_scan *s;
+	size_t n = strlen(dir);
+	char *top;
 	int ret;
 
 	*out = NULL;
 	s = ctw_calloc(ctx, 1, sizeof(*s));
-	if (!s)
+	top = ctw_malloc(ctx, n + 3);
+	if (!s || !top) {
+		ctw_free(ctx, s);
+		ctw_free(ctx, top);
 		return CTW_ERR_NOMEM;
+	}
 	walking.ctx = ctx;
 	walking.scan = s;
 	walking.cap = 0;
 	walking.status = CTW_OK;
-	if (nftw(dir, visit, 32, FTW_PHYS) < 0 && walking.status == CTW_OK)
+	/* Symlinks inside the tree are not followed (no cycles); the top one is, by its trailing
+	 * slash, so a directory of cohort pseudonyms linking to the studies works. */
+	memcpy(top, dir, n + 1);
+	if (ctw_is_dir(dir))
+		strcat(top, "/."); /* glibc strips a plain trailing slash */
+	walking.dir = dir;
+	walking.top_len = strlen(top);
+	if (nftw(top, visit, 32, FTW_PHYS) < 0 && walking.status == CTW_OK)
 		walking.status = ctw_error(ctx, CTW_ERR_IO, dir, "cannot read directory: %s", strerror(errno));
+	ctw_free(ctx, top);
 	ret = walking.status;
 	if (!ret)
 		ret = ctw_dicom_group(ctx, s);
