@@ -418,8 +418,12 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if ((ret = parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = use_salt(ctx)))
 		return ret;
 	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = sidecar_path(ctx, out, &json)) ||
-	    (ret = ctw_image_write_nifti(ctx, v, out)) || (ret = ctw_study_record_write_json(ctx, &rec, json)))
+	    (ret = ctw_image_write_nifti(ctx, v, out)))
 		goto out;
+	if ((ret = ctw_study_record_write_json(ctx, &rec, json))) {
+		remove(out); /* the pair is published together or not at all */
+		goto out;
+	}
 	printf("convert: %lld x %lld x %lld voxels of %.6g x %.6g x %.6g mm (%s) written to %s",
 	       (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2], v->spacing[0], v->spacing[1],
 	       v->spacing[2], ctw_dtype_name(v->dtype), out);
@@ -427,8 +431,6 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		printf(", phase %d of %d", rec.phase, rec.n_phases);
 	printf("\n");
 out:
-	if (ret && json && !ctw_is_file(json))
-		remove(out); /* the pair is published together or not at all */
 	ctw_free(ctx, json);
 	ctw_volume_free(ctx, v);
 	return ret;
