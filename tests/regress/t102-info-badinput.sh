@@ -78,6 +78,13 @@ has "$T/err" "unevenly spaced"
 [ ! -e "$T/gap.nii.gz" ] || fail "a refused conversion wrote its output"
 run 0 "$CTW" convert "$T/gap" --allow-gaps -o "$T/gap.nii.gz"
 has "$T/err" "resampled"
+# the resampled grid is the original one: same size, spacing and origin
+run 0 "$CTW" info "$T/ph/image.nii.gz"
+cp "$T/out" "$T/orig.txt"
+run 0 "$CTW" info "$T/gap.nii.gz"
+for k in size spacing origin; do
+	same "$(field $k)" "$(field $k "$T/orig.txt")" "(gap resampled $k)"
+done
 # the same series copied twice: two images at each position, like two phases
 mkdir "$T/twice" && for f in "$T"/ph/dicom/*.dcm; do cp "$f" "$T/twice/"; cp "$f" "$T/twice/b-${f##*/}"; done
 run 0 "$CTW" info "$T/twice"
