@@ -19,8 +19,9 @@
 #include "image.h"
 #include "mesh.h"
 #include "phantom.h"
+#include "segment.h"
 
-#define MAX_OPTS 16
+#define MAX_OPTS 24
 
 typedef struct opt {
 	const char *name;  /* "--spacing"; a leading "-x|" gives a short alias: "-o|--output" */
@@ -359,8 +360,46 @@ static int cmd_info(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	printf("dimensions: %d\n", in.ndim);
 	print_geometry("", in.dim, in.spacing, in.origin, in.direction);
 	printf("pixel type: %s\n", in.pixel_type);
+	{
+		double p[3], n[3];
+		if (ctw_image_base_plane(ctx, argv[0], p, n))
+			printf("base plane: %.10g %.10g %.10g normal %.10g %.10g %.10g\n", p[0], p[1], p[2], n[0], n[1], n[2]);
+	}
 	printf("frame: LPS mm (direction row-major, columns are the i, j, k axes)\n");
 	return CTW_OK;
+}
+
+/* OUT.nii.gz -> OUT.<ext>: files that travel with an output image. */
+static int beside(ctw_ctx *ctx, const char *out, const char *ext, char **path)
+{
+	size_t n = strlen(out);
+	size_t cut = ends_with(out, ".nii.gz") ? 7 : ends_with(out, ".nii") ? 4 : 0;
+	char *p = ctw_malloc(ctx, n + strlen(ext) + 2);
+	if (!p)
+		return CTW_ERR_NOMEM;
+	sprintf(p, "%.*s.%s", (int)(n - cut), out, ext);
+	*path = p;
+	return CTW_OK;
+}
+
+static int write_text(ctw_ctx *ctx, const char *path, const char *text)
+{
+	char *tmp = NULL;
+	FILE *f;
+	int ret = ctw_tmp_sibling(ctx, path, &tmp);
+	if (ret)
+		return ret;
+	f = fopen(tmp, "w");
+	if (!f)
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot create: %s", strerror(errno));
+	else if ((fputs(text, f) < 0) | (fclose(f) != 0))
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", strerror(errno));
+	if (!ret)
+		ret = ctw_publish(ctx, tmp, path);
+	if (ret)
+		remove(tmp);
+	ctw_free(ctx, tmp);
+	return ret;
 }
 
 /* ---- convert -------------------------------------------------------------------------------- */
@@ -377,19 +416,6 @@ static int parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
 	if (parse_u64(ctx, cmd, "--phase", s, &n) || n < 1 || n > 100000)
 		return ctw_error(ctx, CTW_ERR_INVALID, cmd, "--phase must be a phase number (1, 2, ...) or ed, not '%s'", s);
 	*phase = (int)n;
-	return CTW_OK;
-}
-
-/* OUT.nii.gz -> OUT.json: the sidecar that carries the study record. */
-static int sidecar_path(ctw_ctx *ctx, const char *out, char **json)
-{
-	size_t n = strlen(out);
-	const char *ext = n > 7 && !strcmp(out + n - 7, ".nii.gz") ? ".nii.gz" : ".nii";
-	char *p = ctw_malloc(ctx, n + 8);
-	if (!p)
-		return CTW_ERR_NOMEM;
-	snprintf(p, n + 8, "%.*s.json", (int)(n - strlen(ext)), out);
-	*json = p;
 	return CTW_OK;
 }
 
@@ -417,7 +443,7 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	ro.allow_gaps = vals[3] != NULL;
 	if ((ret = parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = use_salt(ctx)))
 		return ret;
-	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = sidecar_path(ctx, out, &json)) ||
+	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = beside(ctx, out, "json", &json)) ||
 	    (ret = ctw_image_write_nifti(ctx, v, out)))
 		goto out;
 	if ((ret = ctw_study_record_write_json(ctx, &rec, json))) {
@@ -550,6 +576,171 @@ out:
 	return ret;
 }
 
+/* ---- segment -------------------------------------------------------------------------------- */
+
+static const opt segment_opts[] = {
+	{ "--image", "PATH", NULL, "the image the labels belong to: its grid is the output's (optional)" },
+	{ "--labels", "PATH", NULL, "the label map to bring in (required)" },
+	{ "--preset", "NAME", "auto", "mmwhs, acdc, mnms, ukbb-sax, ukbb-lax4ch, msd-task02, totalseg-v1,\n"
+				      "                           totalseg-heartchambers, cemrg4ch, deepcac, canonical, nnunet, auto" },
+	{ "--map", "FROM=TO,...", NULL, "a custom mapping to canonical labels instead of a preset" },
+	{ "--model", "lv|biv|none", "none", "the ventricular model the labels are for (lv, biv: base plane and cut)" },
+	{ "--iso", "MM|auto", "auto", "isotropic resampling; auto: thick slices to the in-plane spacing" },
+	{ "--sigma", "MM", "half the spacing", "Gaussian of the per-label Gaussian + argmax resampling" },
+	{ "--rv-wall", "MM", "3.5", "RV wall added when the RV myocardium is not segmented (biv); 0: never" },
+	{ "--pad", "N", "2", "voxels of background around the map" },
+	{ "--no-components", NULL, NULL, "keep islands (no largest component per label)" },
+	{ "--no-fill-holes", NULL, NULL, "keep holes" },
+	{ "--no-separate", NULL, NULL, "no wall where LV and RV blood pools touch" },
+	{ "--no-base-plane", NULL, NULL, "no base plane and no cut (lv, biv)" },
+	{ "-o|--output", "OUT.nii.gz", NULL, "the cleaned canonical map (required); OUT.log lists every change" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	ctw_segment_opts so = CTW_SEGMENT_OPTS_INIT;
+	ctw_image_info info;
+	ctw_volume grid, *labels = NULL;
+	ctw_labelmap *lm = NULL;
+	char *log = NULL, *logpath = NULL;
+	const char *out = vals[13];
+	uint64_t pad;
+	int ret;
+
+	(void)argc;
+	(void)argv;
+	if (!vals[1] || !out || (!ends_with(out, ".nii.gz") && !ends_with(out, ".nii")))
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--labels PATH and -o OUT.nii.gz are required");
+	if (vals[2] && vals[3])
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "give --preset or --map, not both");
+	so.preset = vals[3] ? NULL : vals[2] ? vals[2] : "auto";
+	so.map = vals[3];
+	so.labels_path = vals[1];
+	if (vals[4]) {
+		if (!strcmp(vals[4], "lv"))
+			so.model = CTW_MODEL_LV;
+		else if (!strcmp(vals[4], "biv"))
+			so.model = CTW_MODEL_BIV;
+		else if (strcmp(vals[4], "none"))
+			return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--model must be lv, biv or none");
+	}
+	if ((vals[5] && strcmp(vals[5], "auto") && (ret = parse_double(ctx, "segment", "--iso", vals[5], 0, 20, &so.iso_mm))) ||
+	    (vals[6] && (ret = parse_double(ctx, "segment", "--sigma", vals[6], 0, 20, &so.sigma_mm))) ||
+	    (vals[7] && (ret = parse_double(ctx, "segment", "--rv-wall", vals[7], 0, 20, &so.rv_wall_mm))))
+		return ret;
+	if (vals[8]) {
+		if ((ret = parse_u64(ctx, "segment", "--pad", vals[8], &pad)) || pad > 100)
+			return ret ? ret : ctw_error(ctx, CTW_ERR_INVALID, "segment", "--pad must be 0..100");
+		so.pad = (int)pad;
+	}
+	so.largest_component = !vals[9];
+	so.fill_holes = !vals[10];
+	so.separate = !vals[11];
+	so.base_plane = !vals[12];
+	if (vals[0]) { /* only the image's grid is needed */
+		if ((ret = ctw_image_read_info(ctx, vals[0], NULL, &info)))
+			return ret;
+		memset(&grid, 0, sizeof(grid));
+		memcpy(grid.dim, info.dim, sizeof(grid.dim));
+		memcpy(grid.spacing, info.spacing, sizeof(grid.spacing));
+		memcpy(grid.origin, info.origin, sizeof(grid.origin));
+		memcpy(grid.direction, info.direction, sizeof(grid.direction));
+	}
+	if ((ret = ctw_image_read(ctx, vals[1], 0, &labels)) ||
+	    (ret = ctw_segment_labels(ctx, &so, vals[0] ? &grid : NULL, labels, vals[1], &lm, &log)) ||
+	    (ret = beside(ctx, out, "log", &logpath)) || (ret = ctw_labelmap_write_nifti(ctx, lm, out)) ||
+	    (ret = write_text(ctx, logpath, log)))
+		goto out;
+	printf("%s", log);
+	printf("segment: written to %s (log: %s)\n", out, logpath);
+out:
+	ctw_free(ctx, log);
+	ctw_free(ctx, logpath);
+	ctw_volume_free(ctx, labels);
+	ctw_labelmap_free(ctx, lm);
+	return ret;
+}
+
+/* ---- evaluate -------------------------------------------------------------------------------- */
+
+static const opt evaluate_opts[] = {
+	{ "--ref", "PATH", NULL, "reference label map (required)" },
+	{ "--test", "PATH", NULL, "label map to judge (required); resampled onto the reference grid if needed" },
+	{ "--labels", "L1,L2,...", "every label present", "labels to evaluate" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int cmd_evaluate(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	ctw_volume *ref = NULL, *test = NULL, *w = NULL;
+	ctw_label_metrics *m = NULL;
+	int labels[256], n = 0, ret, i;
+
+	(void)argc;
+	(void)argv;
+	if (!vals[0] || !vals[1])
+		return ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--ref and --test are required");
+	if (vals[2]) {
+		const char *p = vals[2];
+		while (*p && n < 256) {
+			char *end;
+			long v = strtol(p, &end, 10);
+			if (end == p || v < 1 || v > 65535 || (*end && *end != ','))
+				return ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--labels takes integers 1..65535 like 1,2,3, not '%s'",
+						 vals[2]);
+			labels[n++] = (int)v;
+			p = *end ? end + 1 : end;
+		}
+	}
+	if ((ret = ctw_image_read(ctx, vals[0], CTW_U16, &ref)) || (ret = ctw_image_read(ctx, vals[1], CTW_U16, &test)))
+		goto out;
+	if (!ctw_same_grid(ref, test, 1e-4)) {
+		int64_t lost;
+		if ((ret = ctw_seg_resample_to(ctx, vals[1], test, ref, &w, &lost)))
+			goto out;
+		ctw_log(ctx, CTW_LOG_WARN, vals[1], "on another grid than the reference: resampled onto it (nearest "
+			"neighbour; %lld labelled voxels fell outside)", (long long)lost);
+		ctw_volume_free(ctx, test);
+		test = w;
+		w = NULL;
+	}
+	if (!n) {
+		static uint8_t seen[65536];
+		memset(seen, 0, sizeof(seen));
+		for (int64_t v = 0; v < ctw_volume_count(ref); v++)
+			seen[(int)ctw_volume_get(ref, v)] = 1;
+		for (int64_t v = 0; v < ctw_volume_count(test); v++)
+			seen[(int)ctw_volume_get(test, v)] = 1;
+		for (i = 1; i < 65536 && n < 256; i++)
+			if (seen[i])
+				labels[n++] = i;
+		if (!n) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, vals[0], "both label maps are empty");
+			goto out;
+		}
+	}
+	m = ctw_calloc(ctx, (size_t)n, sizeof(*m));
+	if (!m) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	if ((ret = ctw_evaluate(ctx, ref, test, labels, n, m)))
+		goto out;
+	printf("label,name,dice,jaccard,hd95_mm,assd_mm,hd_mm,vol_ref_ml,vol_test_ml,vol_diff_ml\n");
+	for (i = 0; i < n; i++) {
+		const char *name = ctw_label_name(m[i].label);
+		printf("%d,%s,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", m[i].label, name ? name : "", m[i].dice, m[i].jaccard,
+		       m[i].hd95, m[i].assd, m[i].hd, m[i].vol_ref_ml, m[i].vol_test_ml, m[i].vol_diff_ml);
+	}
+out:
+	ctw_free(ctx, m);
+	ctw_volume_free(ctx, ref);
+	ctw_volume_free(ctx, test);
+	ctw_volume_free(ctx, w);
+	return ret;
+}
+
 /* ---- phantom -------------------------------------------------------------------------------- */
 
 static const opt phantom_opts[] = {
@@ -574,7 +765,7 @@ static int write_phantom(ctw_ctx *ctx, const char *dir, const ctw_volume *img,
 	if (!ret)
 		ret = ctw_image_write_nifti(ctx, img, p[0]);
 	if (!ret)
-		ret = ctw_image_write_nifti(ctx, lab->grid, p[1]);
+		ret = ctw_labelmap_write_nifti(ctx, lab, p[1]);
 	if (!ret)
 		ret = ctw_image_write_dicom(ctx, img, p[2], &meta);
 	if (!ret)
@@ -652,6 +843,15 @@ static const command commands[] = {
 	  "Rasterise Sunnybrook expert contours (i-contour: LV endocardium, o-contour: LV epicardium)\n"
 	  "into a label map on the grid of that phase: 1 LV blood, 2 LV myocardium.",
 	  contours_opts, cmd_contours, 0, 0 },
+	{ "segment", "--labels PATH [--image PATH] [--preset NAME | --map FROM=TO,...] [--model lv|biv] -o OUT.nii.gz",
+	  "Bring a label map in: map its labels to the canonical vocabulary, put it on the image's grid,\n"
+	  "clean it up for meshing (resampling, components, holes, walls, base plane, padding) and log\n"
+	  "every change in OUT.log.",
+	  segment_opts, cmd_segment, 0, 0 },
+	{ "evaluate", "--ref PATH --test PATH [--labels 1,2,...]",
+	  "Per label Dice, Jaccard, HD95, ASSD and HD (mm, medpy's definitions from surface voxels) and\n"
+	  "volumes (mL) of a label map against a reference; CSV on stdout.",
+	  evaluate_opts, cmd_evaluate, 0, 0 },
 	{ "phantom", "--kind lv|biv -o DIR [--spacing MM] [--noise SD] [--seed N]",
 	  "Write an analytic CT-like heart: DIR/image.nii.gz, DIR/labels.nii.gz (canonical labels),\n"
 	  "DIR/dicom/ (the image as a DICOM series) and DIR/truth.xml (exact label volumes).",

@@ -177,7 +177,11 @@ enum {
 	CTW_LBL_MITRAL = 201,
 	CTW_LBL_TRICUSPID = 202,
 	CTW_LBL_AORTIC = 203,
-	CTW_LBL_PULMONARY = 204
+	CTW_LBL_PULMONARY = 204,
+	/* non-chamber extras, for maps that do not split the heart (segmentation.md §1) */
+	CTW_LBL_HEART = 250,          /* whole heart, chambers not separated            */
+	CTW_LBL_AORTA_WHOLE = 251,    /* ascending + arch + descending aorta            */
+	CTW_LBL_PULM_VEINS = 252      /* all pulmonary veins in one label               */
 };
 
 typedef struct ctw_label {

@@ -27,6 +27,9 @@ static const ctw_label canonical[] = {
 	{ CTW_LBL_TRICUSPID, "tricuspid_valve_plane" },
 	{ CTW_LBL_AORTIC, "aortic_valve_plane" },
 	{ CTW_LBL_PULMONARY, "pulmonary_valve_plane" },
+	{ CTW_LBL_HEART, "heart" },
+	{ CTW_LBL_AORTA_WHOLE, "aorta_whole" },
+	{ CTW_LBL_PULM_VEINS, "pulmonary_veins" },
 };
 
 const ctw_label *ctw_canonical_labels(int *n)

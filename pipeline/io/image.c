@@ -324,7 +324,7 @@ static const char *parent_dir(const char *path, char *buf, size_t n)
 	return buf;
 }
 
-int ctw_image_write_nifti(ctw_ctx *ctx, const ctw_volume *v, const char *path)
+static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, const char *path)
 {
 	char *tmp = NULL, dir[4096];
 	int ret;
@@ -340,13 +340,65 @@ int ctw_image_write_nifti(ctw_ctx *ctx, const ctw_volume *v, const char *path)
 	ret = ctw_tmp_sibling(ctx, path, &tmp);
 	if (ret)
 		return ret;
-	ret = ctw_nifti_write(ctx, v, tmp);
+	ret = ctw_nifti_write(ctx, v, plane, tmp);
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, path);
 	if (ret)
 		remove(tmp);
 	ctw_free(ctx, tmp);
 	return ret;
+}
+
+int ctw_image_write_nifti(ctw_ctx *ctx, const ctw_volume *v, const char *path)
+{
+	return write_nifti(ctx, v, NULL, path);
+}
+
+int ctw_labelmap_write_nifti(ctw_ctx *ctx, const ctw_labelmap *lm, const char *path)
+{
+	double plane[6];
+	memcpy(plane, lm->base_point, sizeof(lm->base_point));
+	memcpy(plane + 3, lm->base_normal, sizeof(lm->base_normal));
+	return write_nifti(ctx, lm->grid, lm->has_base_plane ? plane : NULL, path);
+}
+
+int ctw_labelmap_read_nifti(ctw_ctx *ctx, const char *path, ctw_labelmap **out)
+{
+	ctw_nifti_exact exact = { 0 };
+	ctw_volume *v;
+	ctw_labelmap *lm;
+	int ret;
+
+	*out = NULL;
+	if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "a label map of cardiotwin is a .nii or .nii.gz file");
+	if ((ret = ctw_image_read(ctx, path, 0, &v)))
+		return ret;
+	if ((ret = ctw_nifti_check(ctx, path, &exact)) || (ret = ctw_labelmap_from_volume(ctx, path, v, &lm))) {
+		ctw_volume_free(ctx, v);
+		return ret;
+	}
+	if (exact.present && exact.has_plane) {
+		lm->has_base_plane = 1;
+		memcpy(lm->base_point, exact.plane, sizeof(lm->base_point));
+		memcpy(lm->base_normal, exact.plane + 3, sizeof(lm->base_normal));
+	}
+	*out = lm;
+	return CTW_OK;
+}
+
+int ctw_image_base_plane(ctw_ctx *ctx, const char *path, double point[3], double normal[3])
+{
+	ctw_nifti_exact exact = { 0 };
+	if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
+		return 0;
+	if (ctw_nifti_check(ctx, path, &exact) || !exact.present || !exact.has_plane) {
+		ctw_clear_error(ctx);
+		return 0;
+	}
+	memcpy(point, exact.plane, 3 * sizeof(double));
+	memcpy(normal, exact.plane + 3, 3 * sizeof(double));
+	return 1;
 }
 
 /* A right-handed copy of v's geometry (k reversed when det(direction) < 0), voxels reordered to

@@ -73,6 +73,19 @@ CTW_API int ctw_study_record_write_json(ctw_ctx *ctx, const ctw_study_record *re
  * path is replaced atomically. */
 CTW_API int ctw_image_write_nifti(ctw_ctx *ctx, const ctw_volume *v, const char *path);
 
+/* Writes a label map as NIfTI like ctw_image_write_nifti(), with its base plane (when set) in
+ * cardiotwin's extension, where the mesher finds it. */
+CTW_API int ctw_labelmap_write_nifti(ctw_ctx *ctx, const ctw_labelmap *lm, const char *path);
+
+/* Reads a label map of canonical values written by cardiotwin (or any NIfTI label map holding
+ * canonical values), with its base plane when stored. CTW_ERR_FORMAT for non-canonical values
+ * (map them with `cardiotwin segment --preset`). On success *out is new; ctw_labelmap_free(). */
+CTW_API int ctw_labelmap_read_nifti(ctw_ctx *ctx, const char *path, ctw_labelmap **out);
+
+/* 1 when the NIfTI file at path carries a base plane (cardiotwin's extension), filling point
+ * and normal; 0 otherwise (errors are not reported here). */
+CTW_API int ctw_image_base_plane(ctw_ctx *ctx, const char *path, double point[3], double normal[3]);
+
 /* Minimal, non-identifying DICOM metadata for a written series. */
 typedef struct ctw_dicom_meta {
 	const char *modality;           /* "CT" or "MR"                               */

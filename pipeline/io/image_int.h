@@ -10,6 +10,8 @@ typedef struct ctw_nifti_exact {
 	int present;
 	int64_t dim[3];
 	double spacing[3], origin[3], direction[3][3]; /* LPS */
+	int has_plane;
+	double plane[6];  /* base plane of a label map: point (LPS mm), unit normal */
 } ctw_nifti_exact;
 
 /* Checks a NIfTI-1/2 file, plain or gzip: header fields, dimensions against the voxel limit,
@@ -18,8 +20,9 @@ typedef struct ctw_nifti_exact {
 int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact);
 
 /* Writes v as NIfTI-1 (gzip when path ends in .gz) with qform and sform in RAS and the exact
- * geometry as an extension. Not atomic: the caller writes to a temporary name. CTW_ERR_IO. */
-int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const char *path);
+ * geometry (and the base plane, point and normal, when plane is not NULL) as an extension. Not
+ * atomic: the caller writes to a temporary name. CTW_ERR_IO. */
+int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const double *plane, const char *path);
 
 #include "dicom.h"
 

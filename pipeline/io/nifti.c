@@ -197,6 +197,10 @@ static int parse_extension(const unsigned char *e, int64_t n, int sw, ctw_nifti_
 					   "direction %lg %lg %lg %lg %lg %lg %lg %lg %lg",
 				   &d0, &d1, &d2, &s[0], &s[1], &s[2], &o[0], &o[1], &o[2], &d[0][0], &d[0][1],
 				   &d[0][2], &d[1][0], &d[1][1], &d[1][2], &d[2][0], &d[2][1], &d[2][2]) == 18) {
+				const char *bp = strstr(text, " base-plane ");
+				double *q = x->plane;
+				x->has_plane = bp && sscanf(bp, " base-plane %lg %lg %lg %lg %lg %lg", &q[0], &q[1], &q[2],
+							    &q[3], &q[4], &q[5]) == 6;
 				x->dim[0] = d0;
 				x->dim[1] = d1;
 				x->dim[2] = d2;
@@ -269,7 +273,7 @@ static void quaternion(double r[3][3], double q[3])
 	q[2] = d;
 }
 
-int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const char *path)
+int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const double *plane, const char *path)
 {
 	static const struct {
 		ctw_dtype t;
@@ -302,6 +306,9 @@ int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const char *path)
 		     v->direction[0][0], v->direction[0][1], v->direction[0][2], v->direction[1][0],
 		     v->direction[1][1], v->direction[1][2], v->direction[2][0], v->direction[2][1],
 		     v->direction[2][2]);
+	if (plane)
+		i += snprintf(ext + i, sizeof(ext) - (size_t)i, " base-plane %.17g %.17g %.17g %.17g %.17g %.17g",
+			      plane[0], plane[1], plane[2], plane[3], plane[4], plane[5]);
 	esize = (i + 1 + 8 + 15) / 16 * 16;
 
 	memset(h, 0, sizeof(h));
