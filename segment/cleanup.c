@@ -204,16 +204,18 @@ static void island_assign(uint8_t *w, const int64_t dim[3], uint8_t *mark, const
 /* ---- resampling ------------------------------------------------------------------------------ */
 
 /* Trilinear sampling table along one axis: for output index o, input indices i0[o], i1[o]
- * (clamped to the grid) and the weight w[o] of i1. */
+ * (clamped to the grid), the weight w[o] of i1, and the nearest input index nn[o] (halves round
+ * up), which breaks exact ties between labels. */
 typedef struct axis_map {
-	int64_t *i0, *i1;
+	int64_t *i0, *i1, *nn;
 	double *w;
 } axis_map;
 
 static void axis_map_fill(axis_map *m, int64_t n_out, int64_t n_in, double sp_in, double iso)
 {
 	for (int64_t o = 0; o < n_out; o++) {
-		double x = ((double)o * iso + 0.5 * (iso - sp_in)) / sp_in, f;
+		double x = ((double)o * iso + 0.5 * (iso - sp_in)) / sp_in, f, r = floor(x + 0.5);
+		m->nn[o] = r < 0.0 ? 0 : r > (double)(n_in - 1) ? n_in - 1 : (int64_t)r;
 		if (x <= 0.0 || n_in == 1) {
 			m->i0[o] = m->i1[o] = 0;
 			m->w[o] = 0.0;
@@ -292,6 +294,8 @@ int ctw_seg_resample_iso(ctw_ctx *ctx, const ctw_volume *lab, double iso_mm, ctw
 	uint8_t *mask = NULL, *arg;
 	double *scratch = NULL, total;
 	int values[256], nv = 0, ret;
+	const int shape = method == CTW_RESAMPLE_SHAPE;
+	const float tol = shape ? 1e-4f : 1e-5f; /* mm, or indicator fraction */
 
 	*out = NULL;
 	if ((ret = check_u8(ctx, "resample", lab)) || (ret = ctw_check_geometry(ctx, "resample", lab)))
@@ -328,7 +332,7 @@ int ctw_seg_resample_iso(ctw_ctx *ctx, const ctw_volume *lab, double iso_mm, ctw
 	n_out = ctw_volume_count(res);
 	in = lab->data;
 
-	tables = ctw_malloc(ctx, (size_t)(dout[0] + dout[1] + dout[2]) * (2 * sizeof(int64_t) + sizeof(double)));
+	tables = ctw_malloc(ctx, (size_t)(dout[0] + dout[1] + dout[2]) * (3 * sizeof(int64_t) + sizeof(double)));
 	field = ctw_malloc(ctx, (size_t)n_in * sizeof(float));
 	best = ctw_malloc(ctx, (size_t)n_out * sizeof(float));
 	if (!tables || !field || !best) {
@@ -337,12 +341,13 @@ int ctw_seg_resample_iso(ctw_ctx *ctx, const ctw_volume *lab, double iso_mm, ctw
 	}
 	{
 		int64_t *ip = tables;
-		double *wp = (double *)(ip + 2 * (dout[0] + dout[1] + dout[2]));
+		double *wp = (double *)(ip + 3 * (dout[0] + dout[1] + dout[2]));
 		for (int c = 0; c < 3; c++) {
 			am[c].i0 = ip;
 			am[c].i1 = ip + dout[c];
+			am[c].nn = ip + 2 * dout[c];
 			am[c].w = wp;
-			ip += 2 * dout[c];
+			ip += 3 * dout[c];
 			wp += dout[c];
 			axis_map_fill(&am[c], dout[c], lab->dim[c], lab->spacing[c], iso_mm);
 		}
@@ -399,13 +404,14 @@ int ctw_seg_resample_iso(ctw_ctx *ctx, const ctw_volume *lab, double iso_mm, ctw
 			goto out;
 		}
 		for (int64_t oz = 0; oz < dout[2]; oz++) {
-			const int64_t z0 = am[2].i0[oz] * sxy, z1 = am[2].i1[oz] * sxy;
+			const int64_t z0 = am[2].i0[oz] * sxy, z1 = am[2].i1[oz] * sxy, zn = am[2].nn[oz] * sxy;
 			const double wz = am[2].w[oz];
 			for (int64_t oy = 0; oy < dout[1]; oy++) {
-				const int64_t y0 = am[1].i0[oy] * nx, y1 = am[1].i1[oy] * nx;
+				const int64_t y0 = am[1].i0[oy] * nx, y1 = am[1].i1[oy] * nx, yn = am[1].nn[oy] * nx;
 				const double wy = am[1].w[oy];
 				const float *f00 = field + z0 + y0, *f01 = field + z0 + y1, *f10 = field + z1 + y0,
 					    *f11 = field + z1 + y1;
+				const uint8_t *near = in + zn + yn;
 				int64_t o = (oz * dout[1] + oy) * dout[0];
 				for (int64_t ox = 0; ox < dout[0]; ox++, o++) {
 					const int64_t x0 = am[0].i0[ox], x1 = am[0].i1[ox];
@@ -416,7 +422,10 @@ int ctw_seg_resample_iso(ctw_ctx *ctx, const ctw_volume *lab, double iso_mm, ctw
 					double d = f11[x0] + wx * ((double)f11[x1] - f11[x0]);
 					double ab = a + wy * (b - a), cd = c + wy * (d - c);
 					float s = (float)(ab + wz * (cd - ab));
-					if (li == 0 || (method == CTW_RESAMPLE_SHAPE ? s < best[o] : s > best[o])) {
+					/* larger (Gaussian) or smaller (shape) wins; an exact tie, as on a
+					 * sample halfway between two labels, goes to the nearest voxel's */
+					float gain = shape ? best[o] - s : s - best[o];
+					if (li == 0 || gain > tol || (gain >= -tol && near[am[0].nn[ox]] == v)) {
 						best[o] = s;
 						arg[o] = (uint8_t)v;
 					}

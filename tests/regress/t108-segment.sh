@@ -43,6 +43,47 @@ print("base plane: normal %.2f deg from the long axis, true base point %.3f mm f
 assert ang < 2 and dist < 1, (ang, dist)
 PY
 
+# an evaluation of a map against itself: Dice 1, distances 0
+run 0 "$CTW" evaluate --ref "$T/ph/labels.nii.gz" --test "$T/ph/labels.nii.gz"
+[ "$(awk -F, 'NR > 1 && ($3 != 1 || $4 != 1 || $5 != 0 || $6 != 0 || $10 != 0)' "$T/out" | wc -l)" = 0 ] || fail "identity is not perfect"
+[ "$(wc -l <"$T/out")" = 5 ] || fail "evaluate: not one row per label"
+
+# with a left atrium above the base (touching the LV blood pool), the base plane comes from the
+# LV/LA interface and still matches the analytic one
+/usr/bin/python3 - "$T" <<'PY' || fail "writing the map with an atrium"
+import sys, numpy as np, labelmaps as lm, xml.etree.ElementTree as ET
+t = sys.argv[1]
+a, m = lm.read_nifti(t + "/ph/labels.nii.gz")
+pl = ET.parse(t + "/ph/truth.xml").getroot().find("placement")
+bp = np.array([float(x) for x in pl.get("base_point_lps_mm").split()])
+ax = np.array([float(x) for x in pl.get("long_axis_lps").split()])
+k, j, i = np.indices(a.shape)
+p = m[:3, :3] @ np.vstack([i.ravel(), j.ravel(), k.ravel()]) + m[:3, 3:4]
+h = (ax @ (p - bp[:, None])).reshape(a.shape)
+r = np.linalg.norm((p - bp[:, None]) - np.outer(ax, ax @ (p - bp[:, None])), axis=0).reshape(a.shape)
+b = a.astype(np.int16)
+b[(h > 0) & (h < 25) & (r < 24) & (b == 0)] = 4
+sp = np.linalg.norm(m[:3, :3], axis=0)
+lm.write_nrrd(t + "/with-la.nrrd", b, sp, m[:3, 3], m[:3, :3] / sp)
+PY
+run 0 "$CTW" segment --labels "$T/with-la.nrrd" --preset canonical --model biv -o "$T/la.nii.gz"
+has "$T/la.log" "fitted to the LV/LA and LV/aorta interfaces"
+run 0 "$CTW" evaluate --ref "$T/ph/labels.nii.gz" --test "$T/la.nii.gz" --labels 1,2,3,103
+dice_ok 1 2 3 103
+run 0 "$CTW" info "$T/la.nii.gz"
+/usr/bin/python3 - "$T/ph/truth.xml" "$(field 'base plane')" <<'PY' || fail "valve base plane off"
+import sys, math, xml.etree.ElementTree as ET
+pl = ET.parse(sys.argv[1]).getroot().find("placement")
+bp = [float(x) for x in pl.get("base_point_lps_mm").split()]
+ax = [float(x) for x in pl.get("long_axis_lps").split()]
+v = sys.argv[2].replace("normal", "").split()
+p, n = [float(x) for x in v[:3]], [float(x) for x in v[3:]]
+ang = math.degrees(math.acos(min(1, sum(a * b for a, b in zip(n, ax)))))
+dist = abs(sum((b - q) * c for b, q, c in zip(bp, p, n)))
+print("valve base plane: normal %.2f deg from the long axis, true base point %.3f mm from the plane" % (ang, dist))
+assert ang < 3 and dist < 1.5, (ang, dist)
+PY
+
 # 2. dataset conventions: MM-WHS, ACDC and M&Ms versions of the truth, written as NRRD
 /usr/bin/python3 - "$T" <<'PY' || fail "writing dataset-style maps"
 import sys, numpy as np, labelmaps as lm
