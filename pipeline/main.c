@@ -588,6 +588,7 @@ static const opt segment_opts[] = {
 	{ "--iso", "MM|auto", "auto", "isotropic resampling; auto: thick slices to the in-plane spacing" },
 	{ "--sigma", "MM", "half the spacing", "Gaussian of the per-label Gaussian + argmax resampling" },
 	{ "--rv-wall", "MM", "3.5", "RV wall added when the RV myocardium is not segmented (biv); 0: never" },
+	{ "--min-wall", "MM", "3", "myocardium closing a blood pool open below the base (apex); 0: never" },
 	{ "--pad", "N", "2", "voxels of background around the map" },
 	{ "--no-components", NULL, NULL, "keep islands (no largest component per label)" },
 	{ "--no-fill-holes", NULL, NULL, "keep holes" },
@@ -604,7 +605,7 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	ctw_volume grid, *labels = NULL;
 	ctw_labelmap *lm = NULL;
 	char *log = NULL, *logpath = NULL;
-	const char *out = vals[13];
+	const char *out = vals[14];
 	uint64_t pad;
 	int ret;
 
@@ -627,17 +628,18 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	}
 	if ((vals[5] && strcmp(vals[5], "auto") && (ret = parse_double(ctx, "segment", "--iso", vals[5], 0, 20, &so.iso_mm))) ||
 	    (vals[6] && (ret = parse_double(ctx, "segment", "--sigma", vals[6], 0, 20, &so.sigma_mm))) ||
-	    (vals[7] && (ret = parse_double(ctx, "segment", "--rv-wall", vals[7], 0, 20, &so.rv_wall_mm))))
+	    (vals[7] && (ret = parse_double(ctx, "segment", "--rv-wall", vals[7], 0, 20, &so.rv_wall_mm))) ||
+	    (vals[8] && (ret = parse_double(ctx, "segment", "--min-wall", vals[8], 0, 20, &so.min_wall_mm))))
 		return ret;
-	if (vals[8]) {
-		if ((ret = parse_u64(ctx, "segment", "--pad", vals[8], &pad)) || pad > 100)
+	if (vals[9]) {
+		if ((ret = parse_u64(ctx, "segment", "--pad", vals[9], &pad)) || pad > 100)
 			return ret ? ret : ctw_error(ctx, CTW_ERR_INVALID, "segment", "--pad must be 0..100");
 		so.pad = (int)pad;
 	}
-	so.largest_component = !vals[9];
-	so.fill_holes = !vals[10];
-	so.separate = !vals[11];
-	so.base_plane = !vals[12];
+	so.largest_component = !vals[10];
+	so.fill_holes = !vals[11];
+	so.separate = !vals[12];
+	so.base_plane = !vals[13];
 	if (vals[0]) { /* only the image's grid is needed */
 		if ((ret = ctw_image_read_info(ctx, vals[0], NULL, &info)))
 			return ret;

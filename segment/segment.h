@@ -148,16 +148,18 @@ typedef struct ctw_segment_opts {
 	int fill_holes;
 	double rv_wall_mm;       /* RV wall added when RV myocardium is missing (biv); 0: never  */
 	int separate;            /* a wall (LV myocardium) where LV and RV blood pools touch     */
+	double min_wall_mm;      /* myocardium closing blood pools that meet the outside below
+				  * the base (an open apex); 0: never                            */
 	int base_plane;          /* find the base plane and cut the ventricles there (lv, biv)   */
 	int pad;                 /* voxels of background around the map                          */
 } ctw_segment_opts;
 
-#define CTW_SEGMENT_OPTS_INIT { "auto", NULL, NULL, CTW_MODEL_NONE, -1.0, 0.0, 1, 1, 3.5, 1, 1, 2 }
+#define CTW_SEGMENT_OPTS_INIT { "auto", NULL, NULL, CTW_MODEL_NONE, -1.0, 0.0, 1, 1, 3.5, 1, 3.0, 1, 2 }
 
 /* The clean-up chain for a label map users bring: remap (preset), onto the image's grid (when
  * image is not NULL and the grids differ), resampling, largest components, hole filling, base
- * plane and cut, the model's labels only, RV wall, separation of blood pools, a second component
- * pass, the model's requirements, padding. Every step's parameters and voxel changes are logged
+ * plane and cut, the model's labels only, RV wall, separation of blood pools, blood pools closed
+ * below the base, a second component pass, the model's requirements, padding. Every step's parameters and voxel changes are logged
  * (CTW_LOG_INFO, domain "segment") and appended to *log (a new string; ctw_free it). labels is
  * not changed. CTW_ERR_FORMAT (naming `what`) for unknown labels, an empty map, a map that does
  * not overlap the image, or a model whose labels are missing. On success *out is new. */

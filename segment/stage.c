@@ -195,13 +195,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		note(&b, "separate blood pools: LV and RV blood touched at %lld voxels, now LV myocardium",
 		     (long long)changed);
 	}
-	if (o->largest_component && o->model != CTW_MODEL_NONE) {
-		if ((ret = ctw_seg_largest_component(ctx, lm->grid, &changed)))
-			goto out;
-		note(&b, "largest component per label, after the cut: %lld voxels reassigned", (long long)changed);
-	}
-
-	/* 10. what the model needs */
+	/* what the model needs, as segmented (before blood pools are closed) */
 	present(lm->grid, counts);
 	if (o->model != CTW_MODEL_NONE) {
 		static const int need[] = { CTW_LBL_LV_BLOOD, CTW_LBL_LV_MYO, CTW_LBL_RV_BLOOD, CTW_LBL_RV_MYO };
@@ -217,6 +211,31 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		}
 	}
 
+	/* a ventricle is a cup open only at the base: where a blood pool still meets the outside (a
+	 * short-axis stack ends at the apex with blood and myocardium in one slice), myocardium of
+	 * the minimum wall thickness closes it; what that adds beyond the base is cut again */
+	if (o->model != CTW_MODEL_NONE && o->min_wall_mm > 0) {
+		int64_t added = 0, cut = 0;
+		present(lm->grid, counts);
+		if ((ret = ctw_seg_add_wall(ctx, lm->grid, CTW_LBL_LV_BLOOD, CTW_LBL_LV_MYO, o->min_wall_mm, &changed)))
+			goto out;
+		added += changed;
+		if (o->model == CTW_MODEL_BIV && counts[CTW_LBL_RV_BLOOD]) {
+			if ((ret = ctw_seg_add_wall(ctx, lm->grid, CTW_LBL_RV_BLOOD, CTW_LBL_RV_MYO, o->min_wall_mm, &changed)))
+				goto out;
+			added += changed;
+		}
+		if (lm->has_base_plane && (ret = ctw_base_plane_cut(ctx, lm, &cut)))
+			goto out;
+		note(&b, "close blood pools: %lld voxels of myocardium (%.3g mm) where blood met the outside below the base",
+		     (long long)(added - cut), o->min_wall_mm);
+	}
+	if (o->largest_component && o->model != CTW_MODEL_NONE) {
+		if ((ret = ctw_seg_largest_component(ctx, lm->grid, &changed)))
+			goto out;
+		note(&b, "largest component per label, after the cut: %lld voxels reassigned", (long long)changed);
+	}
+
 	/* 11. padding, so surfaces close at the border */
 	if (o->pad > 0) {
 		if ((ret = ctw_seg_pad(ctx, lm->grid, o->pad, &w)))
@@ -226,6 +245,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		w = NULL;
 		note(&b, "pad: %d voxels of background on every side", o->pad);
 	}
+	present(lm->grid, counts);
 	for (int l = 1; l < 256; l++)
 		if (counts[l])
 			note(&b, "result: label %3d %-16s %10.3f mL", l, ctw_label_name(l),
