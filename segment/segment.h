@@ -67,7 +67,7 @@ typedef enum ctw_resample_method {
 } ctw_resample_method;
 
 /* Resamples a label map onto an isotropic grid of iso_mm covering the same physical extent
- * (same origin corner and direction, dim = ceil(extent / iso_mm)). GAUSSIAN: sigma_mm is the
+ * (same origin corner and direction, dim = round(extent / iso_mm), at least 1). GAUSSIAN: sigma_mm is the
  * Gaussian's standard deviation in mm (0: half the input's largest spacing); values sampled
  * trilinearly from the blurred indicators of the input grid, then argmax over labels and
  * background. SHAPE: signed distances per label (edt.h) interpolated trilinearly, then the label
