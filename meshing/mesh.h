@@ -1,5 +1,8 @@
-/* mesh.h: the meshing stage (label map -> tagged tetrahedral mesh). So far: the versions of the
- * libraries it is built on, for --version and provenance. */
+/* mesh.h: the meshing stage: label map (or closed surface) -> quality tetrahedral mesh with a
+ * region tag per tetrahedron (1 LV myocardium, 2 RV myocardium) and tagged boundary triangles
+ * (epi, lv_endo, rv_endo, base; DESIGN.md §3), through VTK (surfaces) and TetGen (volumes).
+ * Failures that a user can fix by other parameters are CTW_ERR_EXTERNAL (exit 3) with the
+ * location and a hint. */
 #ifndef CTW_MESH_H
 #define CTW_MESH_H
 
@@ -13,6 +16,189 @@ extern "C" {
 CTW_API const char *ctw_vtk_version(void);
 /* Version of the TetGen header compiled against, e.g. "1.5". Static string. */
 CTW_API const char *ctw_tetgen_version(void);
+
+/* ---- triangle surfaces (surface.c) ------------------------------------------------------------ */
+
+typedef struct ctw_surface {
+	int64_t n_points, n_tris;
+	double *xyz;      /* 3*n_points, LPS mm                                          */
+	int32_t *tris;    /* 3*n_tris, 0-based; a closed surface is oriented outwards     */
+	int32_t *marker;  /* n_tris surface ids (ctw_surface_id, or a file's own ids), 0 */
+} ctw_surface;
+
+/* Allocates a surface (xyz and tris uninitialised, marker zeroed). Free with ctw_surface_free. */
+CTW_API int ctw_surface_new(ctw_ctx *ctx, int64_t n_points, int64_t n_tris, ctw_surface **out);
+CTW_API void ctw_surface_free(ctw_ctx *ctx, ctw_surface *s);
+
+/* What a check or repair found; `where` is the world position (LPS mm) of the first problem. */
+typedef struct ctw_surface_report {
+	int64_t merged_points;       /* repair: duplicate points merged (within 1e-6 of the size) */
+	int64_t removed_degenerate;  /* repair: zero-area or repeated-vertex triangles removed    */
+	int64_t removed_duplicate;   /* repair: triangles with the same three vertices removed    */
+	int64_t removed_nonmanifold; /* repair: triangles removed to make edges manifold          */
+	int64_t flipped;             /* repair: triangles reoriented to agree with neighbours     */
+	int64_t boundary_edges;      /* check: edges with one triangle (holes)                    */
+	int64_t nonmanifold_edges;   /* check: edges with more than two triangles                 */
+	int64_t nonmanifold_vertices;/* check: vertices whose triangles form several fans         */
+	int64_t intersecting_pairs;  /* check: pairs of non-adjacent triangles that intersect     */
+	int n_components;            /* check: connected components of triangles                 */
+	double where[3];
+	char problem[256];           /* "" when fine                                              */
+} ctw_surface_report;
+
+/* Small repairs of real surfaces, reported in rep: merges duplicate points, removes degenerate
+ * and duplicate triangles, removes the fewest triangles to make every edge manifold (a few
+ * stray non-manifold edges of real meshes), orients every component consistently and outwards
+ * (positive enclosed volume). Never fails on bad geometry, only CTW_ERR_NOMEM. */
+CTW_API int ctw_surface_repair(ctw_ctx *ctx, ctw_surface *s, ctw_surface_report *rep);
+
+/* Checks that s is closed (no boundary edge), manifold (edges and vertices) and free of
+ * self-intersections (exact-enough triangle-triangle tests on a spatial grid). Returns CTW_OK
+ * when it is; CTW_ERR_EXTERNAL otherwise, with rep->problem and rep->where describing the first
+ * problem and the message "surface: <problem> at (x, y, z) mm". CTW_ERR_NOMEM. */
+CTW_API int ctw_surface_check(ctw_ctx *ctx, const ctw_surface *s, ctw_surface_report *rep);
+
+/* Closes every hole (boundary loop) with a fan of triangles around the loop's centroid, the new
+ * triangles marked cap_marker; *n_holes receives the number of loops closed. */
+CTW_API int ctw_surface_cap_holes(ctw_ctx *ctx, ctw_surface *s, int cap_marker, int *n_holes);
+
+/* Enclosed volume (mm^3, divergence theorem; positive when oriented outwards), area (mm^2),
+ * mean edge length (mm). */
+CTW_API double ctw_surface_volume(const ctw_surface *s);
+CTW_API double ctw_surface_area(const ctw_surface *s);
+CTW_API double ctw_surface_mean_edge(const ctw_surface *s);
+
+/* ---- tetrahedral mesh quality (quality.c) ----------------------------------------------------- */
+
+#define CTW_RADIUS_EDGE_BINS 8 /* radius-edge ratio bins: <0.7, <0.8, <1, <1.25, <1.5, <2, <3, >=3 */
+
+typedef struct ctw_mesh_quality {
+	int64_t n_points, n_tets, n_boundary_tris;
+	double min_dihedral_deg, median_dihedral_deg, max_dihedral_deg;
+	double max_radius_edge;
+	int64_t radius_edge_hist[CTW_RADIUS_EDGE_BINS];
+	int64_t n_degenerate;  /* |volume| below 1e-12 of the bounding box's volume       */
+	int64_t n_inverted;    /* orientation opposite to the majority before reorienting */
+	double volume_mm3;
+	double mean_edge_mm;
+} ctw_mesh_quality;
+
+/* Measures m and orients every tetrahedron positively ((p1-p0)·((p2-p0)x(p3-p0)) > 0, swapping
+ * corners 2 and 3 where needed). CTW_ERR_NOMEM. */
+CTW_API int ctw_mesh_quality_measure(ctw_ctx *ctx, ctw_tetmesh *m, ctw_mesh_quality *q);
+
+/* The boundary faces of m (faces of exactly one tetrahedron), oriented outwards, as 3*n node
+ * indices in a new array (ctw_free) and for each the tetrahedron it belongs to. */
+CTW_API int ctw_tetmesh_boundary(ctw_ctx *ctx, const ctw_tetmesh *m, int32_t **tris, int32_t **tet_of,
+				 int64_t *n);
+
+/* Mean and maximum distance (mm) from each point of a to the nearest point of b (uniform grid
+ * search). CTW_ERR_NOMEM; CTW_ERR_INVALID when b is empty. */
+CTW_API int ctw_point_distance(ctw_ctx *ctx, const double *a, int64_t na, const double *b, int64_t nb,
+			       double *mean, double *max);
+
+/* ---- TetGen (tetgen_run.c over mesh_tetgen.cxx) ------------------------------------------------- */
+
+typedef struct ctw_tetgen_opts {
+	double max_radius_edge;   /* TetGen -q ratio, e.g. 1.5                                    */
+	double min_dihedral_deg;  /* TetGen -q angle, e.g. 10                                     */
+	double max_volume_mm3;    /* TetGen -a, 0: none                                           */
+	double timeout_s;         /* 0: none                                                      */
+} ctw_tetgen_opts;
+
+#define CTW_TETGEN_OPTS_INIT { 1.5, 10.0, 0.0, 0.0 }
+
+/* Tetrahedralises the closed surface s with quality switches in a forked child process, so
+ * TetGen's assertions, segfaults and exceptions become a CTW_ERR_EXTERNAL message ("tetgen:
+ * ...; hint ...") instead of a crash. The output boundary triangles keep s's markers (TetGen
+ * facet markers), also where TetGen split input triangles. On success *out is new. */
+CTW_API int ctw_tetgen_mesh(ctw_ctx *ctx, const ctw_surface *s, const ctw_tetgen_opts *o, ctw_tetmesh **out);
+
+/* ---- VTK (surface_vtk.cxx) --------------------------------------------------------------------- */
+
+/* Boundary surface of {mask != 0} on grid g (g's dims and geometry; g->data is not used; mask
+ * has one byte per voxel, i fastest): padded by one voxel internally so it is closed, discrete
+ * flying edges, then windowed-sinc smoothing (iterations, passband; 0 iterations: none), in
+ * world coordinates (LPS mm, direction applied), oriented outwards. CTW_ERR_EXTERNAL when the
+ * mask is empty. */
+CTW_API int ctw_vtk_mask_surface(ctw_ctx *ctx, const ctw_volume *g, const uint8_t *mask, int iterations,
+				 double passband, ctw_surface **out);
+
+/* Clips a closed surface by a plane, keeping the side dot(x - point, normal) <= 0, and closes
+ * the cut with planar cap triangles marked cap_marker (the other triangles keep their marker).
+ * The result is closed. CTW_ERR_EXTERNAL when nothing is left. */
+CTW_API int ctw_vtk_clip_cap(ctw_ctx *ctx, const ctw_surface *s, const double point[3],
+			     const double normal[3], int cap_marker, ctw_surface **out);
+
+/* Decimates s (quadric) towards a mean edge length of target_mm (nothing when its edges are
+ * already that long), keeping it closed and manifold; markers are not kept (all 0). */
+CTW_API int ctw_vtk_decimate(ctw_ctx *ctx, const ctw_surface *s, double target_mm, ctw_surface **out);
+
+/* Reads a surface file (.vtp, .vtk legacy polydata, .stl), triangulated; markers from the
+ * integer cell array `array` when present (*has_array = 1), else 0. CTW_ERR_IO, CTW_ERR_FORMAT
+ * (naming the file). */
+CTW_API int ctw_vtk_read_surface(ctw_ctx *ctx, const char *path, const char *array, ctw_surface **out,
+				 int *has_array);
+
+/* Writes a tetrahedral mesh as VTU (binary, zlib): points, tets, cell array "tag" (region),
+ * the given point and cell fields, and integer field data (name, value pairs) such as the apex
+ * node. CTW_ERR_IO. The caller publishes atomically. */
+CTW_API int ctw_vtk_write_vtu(ctw_ctx *ctx, const ctw_tetmesh *m, const ctw_field *const *fields,
+			      int n_fields, const char *const *int_names, const int64_t *int_values,
+			      int n_ints, const char *path);
+
+/* Writes triangles as VTP with the cell array `array` (markers). CTW_ERR_IO. */
+CTW_API int ctw_vtk_write_vtp(ctw_ctx *ctx, const double *xyz, int64_t n_points, const int32_t *tris,
+			      const int32_t *marker, int64_t n_tris, const char *array, const char *path);
+
+/* ---- the stage (mesh.c) ----------------------------------------------------------------------- */
+
+typedef struct ctw_mesh_opts {
+	int biv;                  /* 0: LV model (label 2), 1: LV + RV (labels 2 and 103)        */
+	double edge_mm;           /* target edge length of surface and tetrahedra                 */
+	int smooth_iterations;    /* windowed-sinc smoothing of the label surface                 */
+	double passband;          /* its pass band (smaller: smoother)                            */
+	ctw_tetgen_opts tetgen;   /* quality switches; max volume derived from edge_mm when 0      */
+} ctw_mesh_opts;
+
+#define CTW_MESH_OPTS_INIT { 0, 1.0, 20, 0.05, CTW_TETGEN_OPTS_INIT }
+
+typedef struct ctw_mesh_result {
+	ctw_tetmesh *mesh;          /* region tags, boundary triangles with ctw_surface_id markers   */
+	int64_t apex_node;          /* the epicardial node farthest from the base                    */
+	double base_point[3], base_normal[3];
+	ctw_mesh_quality quality;
+	ctw_surface_report surface; /* what the surface check and repair found                       */
+	int n_caps;                 /* openings of a surface file closed (--surface)                 */
+	double reference_volume_mm3; /* label voxels below the base, or the input surface's volume  */
+	double volume_error;        /* (mesh - reference) / reference                               */
+	double surface_distance_mm; /* symmetric mean distance, mesh boundary vs reference boundary  */
+	double voxel_mm;            /* the label map's smallest spacing (0 for --surface)            */
+	int64_t n_tagged[5];        /* boundary triangles per surface id                             */
+} ctw_mesh_result;
+
+/* Meshes the myocardium of a label map (canonical labels, with its base plane): surface by
+ * flying edges and smoothing, clipped and capped at the base plane (half a voxel inside), 
+ * decimated to edge_mm, checked, TetGen; region tags from the labels at the tetrahedra's
+ * centroids, boundary tags from the labels beyond each boundary face, the apex node, quality
+ * and fidelity. CTW_ERR_FORMAT (bad input: no base plane, no myocardium), CTW_ERR_EXTERNAL
+ * (meshing failed: exit 3 with location and hint). On success res->mesh is new (the caller
+ * frees it with ctw_tetmesh_free). */
+CTW_API int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o,
+			    ctw_mesh_result *res);
+
+/* Meshes a closed surface (taken over: freed by this call): repaired, openings capped (marked
+ * base), markers mapped to surface ids by tag_of[marker] (markers >= n_tag_of or unmapped: epi),
+ * checked, TetGen; region 1. Errors as ctw_mesh_labels(). */
+CTW_API int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_of,
+			     const ctw_mesh_opts *o, ctw_mesh_result *res);
+
+/* Writes a meshing result into the directory dir (which must exist): mesh.vtu (tets, "tag",
+ * field data apex_node), surfaces.vtp (boundary triangles, "surface"), quality.txt. */
+CTW_API int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, const char *dir);
+
+/* Names of surface ids ("epi", "lv_endo", "rv_endo", "base"); NULL for others. */
+CTW_API const char *ctw_surface_name(int id);
 
 #ifdef __cplusplus
 }

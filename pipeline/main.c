@@ -18,6 +18,7 @@
 #include "fs.h"
 #include "image.h"
 #include "mesh.h"
+#include <dirent.h>
 #include "phantom.h"
 #include "segment.h"
 
@@ -138,6 +139,16 @@ static int progress_stderr(void *ud, const char *stage, double f)
 	}
 	last = pct;
 	return 0;
+}
+
+/* Removes a half-written output after a failure, keeping the failure's message. */
+static void discard(ctw_ctx *ctx, const char *path)
+{
+	char msg[1024];
+	ctw_status code = ctw_errcode(ctx);
+	snprintf(msg, sizeof(msg), "%s", ctw_errmsg(ctx));
+	ctw_rm_rf(ctx, path);
+	ctw_error(ctx, code, NULL, "%s", msg);
 }
 
 /* ---- option parsing ------------------------------------------------------------------------- */
@@ -743,6 +754,186 @@ out:
 	return ret;
 }
 
+/* ---- mesh ------------------------------------------------------------------------------------ */
+
+static const opt mesh_opts[] = {
+	{ "--labels", "PATH", NULL, "a canonical label map with its base plane (from segment or phantom)" },
+	{ "--surface", "FILE", NULL, "or a closed surface (.vtp, .vtk, .stl) to mesh instead" },
+	{ "--model", "lv|biv", "lv", "which myocardium: LV (label 2) or LV + RV (labels 2, 103)" },
+	{ "--edge-length", "MM", "1", "target edge length of surface and tetrahedra" },
+	{ "--smooth", "N", "20", "windowed-sinc smoothing iterations of the label surface" },
+	{ "--radius-edge", "R", "1.5", "TetGen quality: largest radius-edge ratio" },
+	{ "--min-dihedral", "DEG", "10", "TetGen quality: smallest dihedral angle" },
+	{ "--surface-array", "NAME", "surface-id", "--surface: the cell array holding surface ids" },
+	{ "--surface-tags", "ID=TAG,...", NULL, "--surface: ids to tags (epi, lv_endo, rv_endo, base); default from\n"
+						 "                           a *part_definition.json beside the file, else all epi" },
+	{ "--timeout", "S", "0", "give TetGen at most S seconds (0: no limit)" },
+	{ "-o|--output", "DIR", NULL, "output directory: mesh.vtu, surfaces.vtp, quality.txt (required)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int tag_from_name(const char *name)
+{
+	char low[256];
+	size_t i;
+	for (i = 0; name[i] && i + 1 < sizeof(low); i++)
+		low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	low[i] = '\0';
+	if (!strcmp(low, "epi") || strstr(low, "epicardium"))
+		return CTW_SURF_EPI;
+	if (!strcmp(low, "lv_endo") || (strstr(low, "endocardium") && !strstr(low, "right")))
+		return CTW_SURF_LV_ENDO;
+	if (!strcmp(low, "rv_endo") || strstr(low, "endocardium"))
+		return CTW_SURF_RV_ENDO;
+	if (!strcmp(low, "base") || strstr(low, "valve") || strstr(low, "plane") || strstr(low, "interface"))
+		return CTW_SURF_BASE;
+	return 0;
+}
+
+/* Surface ids named in a *part_definition.json beside the surface file ("name": id pairs). */
+static int tags_from_json(ctw_ctx *ctx, const char *surface, int *tag_of, int n)
+{
+	char dir[4096], *json = NULL, *text = NULL;
+	const char *slash = strrchr(surface, '/');
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - surface) : 1, slash ? surface : ".");
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((e = readdir(d)) && !json)
+		if (ends_with(e->d_name, "part_definition.json") && ctw_path_join(ctx, dir, e->d_name, &json))
+			break;
+	closedir(d);
+	if (json) {
+		FILE *f = fopen(json, "rb");
+		long len = 0;
+		if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && len < (1 << 20) && !fseek(f, 0, SEEK_SET) &&
+		    (text = ctw_malloc(ctx, (size_t)len + 1)) && fread(text, 1, (size_t)len, f) == (size_t)len) {
+			char *p = text;
+			text[len] = '\0';
+			/* every "name": integer pair; ids of structures, not surfaces, map to no tag */
+			while ((p = strchr(p, '"'))) {
+				char *q = strchr(p + 1, '"'), *r, *end;
+				long id;
+				if (!q)
+					break;
+				*q = '\0';
+				for (r = q + 1; *r == ' ' || *r == '\t' || *r == '\n' || *r == '\r'; r++)
+					;
+				if (*r == ':') {
+					id = strtol(r + 1, &end, 10);
+					if (end != r + 1 && id >= 0 && id < n && tag_from_name(p + 1)) {
+						tag_of[id] = tag_from_name(p + 1);
+						ctw_log(ctx, CTW_LOG_INFO, "mesh", "%s: surface id %ld '%s' -> %s", json, id, p + 1,
+							ctw_surface_name(tag_of[id]));
+						found++;
+					}
+				}
+				p = q + 1;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	ctw_free(ctx, text);
+	ctw_free(ctx, json);
+	return found;
+}
+
+static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	ctw_mesh_opts mo = CTW_MESH_OPTS_INIT;
+	ctw_mesh_result res;
+	ctw_labelmap *lm = NULL;
+	ctw_surface *surf = NULL;
+	const char *out = vals[10];
+	char *tmp = NULL;
+	int ret, tag_of[256] = { 0 }, has_array = 0;
+	uint64_t n;
+
+	(void)argc;
+	(void)argv;
+	memset(&res, 0, sizeof(res));
+	if (!out || (!vals[0] == !vals[1]))
+		return ctw_error(ctx, CTW_ERR_INVALID, "mesh", "give --labels PATH or --surface FILE, and -o DIR");
+	if (vals[2] && strcmp(vals[2], "lv") && strcmp(vals[2], "biv"))
+		return ctw_error(ctx, CTW_ERR_INVALID, "mesh", "--model must be lv or biv");
+	mo.biv = vals[2] && !strcmp(vals[2], "biv");
+	if ((vals[3] && (ret = parse_double(ctx, "mesh", "--edge-length", vals[3], 0.05, 50, &mo.edge_mm))) ||
+	    (vals[5] && (ret = parse_double(ctx, "mesh", "--radius-edge", vals[5], 1.1, 10, &mo.tetgen.max_radius_edge))) ||
+	    (vals[6] && (ret = parse_double(ctx, "mesh", "--min-dihedral", vals[6], 0, 25, &mo.tetgen.min_dihedral_deg))) ||
+	    (vals[9] && (ret = parse_double(ctx, "mesh", "--timeout", vals[9], 0, 1e6, &mo.tetgen.timeout_s))))
+		return ret;
+	if (vals[4]) {
+		if ((ret = parse_u64(ctx, "mesh", "--smooth", vals[4], &n)) || n > 1000)
+			return ret ? ret : ctw_error(ctx, CTW_ERR_INVALID, "mesh", "--smooth must be 0..1000");
+		mo.smooth_iterations = (int)n;
+	}
+	if (vals[8]) { /* ID=TAG,... */
+		char buf[1024], *item, *save = NULL;
+		snprintf(buf, sizeof(buf), "%s", vals[8]);
+		for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(item, '='), *end;
+			long id = eq ? strtol(item, &end, 10) : -1;
+			if (!eq || end != eq || id < 0 || id > 255 || !tag_from_name(eq + 1))
+				return ctw_error(ctx, CTW_ERR_INVALID, "mesh",
+						 "--surface-tags takes ID=TAG items (TAG: epi, lv_endo, rv_endo, base), not '%s'", item);
+			tag_of[id] = tag_from_name(eq + 1);
+		}
+	}
+	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
+		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
+
+	if (vals[0]) {
+		if ((ret = ctw_labelmap_read_nifti(ctx, vals[0], &lm)) || (ret = ctw_mesh_labels(ctx, lm, &mo, &res)))
+			goto out;
+	} else {
+		if ((ret = ctw_vtk_read_surface(ctx, vals[1], vals[7] ? vals[7] : "surface-id", &surf, &has_array)))
+			goto out;
+		if (has_array && !vals[8] && !tags_from_json(ctx, vals[1], tag_of, 256))
+			ctw_log(ctx, CTW_LOG_WARN, vals[1], "surface ids without names: every triangle is epicardium "
+				"(name them with --surface-tags)");
+		ret = ctw_mesh_surface(ctx, surf, tag_of, 256, &mo, &res);
+		surf = NULL; /* taken over */
+		if (ret)
+			goto out;
+		if (res.n_caps)
+			ctw_log(ctx, CTW_LOG_WARN, vals[1], "%d openings closed with fans of triangles around their centroids, "
+				"tagged base", res.n_caps);
+	}
+	if ((ret = ctw_tmp_sibling(ctx, out, &tmp)) || (ret = ctw_mkdir_p(ctx, tmp)) ||
+	    (ret = ctw_mesh_write(ctx, &res, tmp)) || (ret = ctw_publish(ctx, tmp, out)))
+		goto out;
+	{
+		char *q = NULL;
+		if (!ctw_path_join(ctx, out, "quality.txt", &q)) {
+			FILE *f = fopen(q, "r");
+			char line[512];
+			while (f && fgets(line, sizeof(line), f))
+				fputs(line, stdout);
+			if (f)
+				fclose(f);
+		}
+		ctw_free(ctx, q);
+	}
+	printf("mesh: written to %s\n", out);
+	if (fabs(res.volume_error) > 0.02)
+		ctw_log(ctx, CTW_LOG_WARN, "mesh", "mesh volume differs from the reference by %.2f %% (more than 2 %%)",
+			100 * res.volume_error);
+	if (res.voxel_mm > 0 && res.surface_distance_mm > 0.5 * res.voxel_mm)
+		ctw_log(ctx, CTW_LOG_WARN, "mesh", "mean surface distance %.3f mm is more than half a voxel", res.surface_distance_mm);
+out:
+	if (ret && tmp)
+		discard(ctx, tmp);
+	ctw_free(ctx, tmp);
+	ctw_tetmesh_free(ctx, res.mesh);
+	ctw_labelmap_free(ctx, lm);
+	ctw_surface_free(ctx, surf);
+	return ret;
+}
+
 /* ---- phantom -------------------------------------------------------------------------------- */
 
 static const opt phantom_opts[] = {
@@ -818,13 +1009,8 @@ static int cmd_phantom(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			       truth.volume_mm3[i] / 1000.0);
 	}
 out:
-	if (ret && tmp) {
-		char msg[1024];
-		ctw_status code = ctw_errcode(ctx);
-		snprintf(msg, sizeof(msg), "%s", ctw_errmsg(ctx));
-		ctw_rm_rf(ctx, tmp);
-		ctw_error(ctx, code, NULL, "%s", msg);
-	}
+	if (ret && tmp)
+		discard(ctx, tmp);
 	ctw_free(ctx, tmp);
 	ctw_volume_free(ctx, img);
 	ctw_labelmap_free(ctx, lab);
@@ -854,6 +1040,10 @@ static const command commands[] = {
 	  "Per label Dice, Jaccard, HD95, ASSD and HD (mm, medpy's definitions from surface voxels) and\n"
 	  "volumes (mL) of a label map against a reference; CSV on stdout.",
 	  evaluate_opts, cmd_evaluate, 0, 0 },
+	{ "mesh", "(--labels PATH --model lv|biv | --surface FILE) [--edge-length MM] -o DIR",
+	  "Tetrahedral mesh of the myocardium (TetGen) with region tags (1 LV, 2 RV), boundary triangles\n"
+	  "tagged epi, lv_endo, rv_endo, base, an apex node, and its quality and fidelity.",
+	  mesh_opts, cmd_mesh, 0, 0 },
 	{ "phantom", "--kind lv|biv -o DIR [--spacing MM] [--noise SD] [--seed N]",
 	  "Write an analytic CT-like heart: DIR/image.nii.gz, DIR/labels.nii.gz (canonical labels),\n"
 	  "DIR/dicom/ (the image as a DICOM series) and DIR/truth.xml (exact label volumes).",

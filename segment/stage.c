@@ -189,7 +189,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		     o->rv_wall_mm, (long long)changed);
 	}
 	if (o->separate && counts[CTW_LBL_LV_BLOOD] && counts[CTW_LBL_RV_BLOOD]) {
-		if ((ret = ctw_seg_separate(ctx, lm->grid, CTW_LBL_LV_BLOOD, CTW_LBL_RV_BLOOD, CTW_LBL_LV_MYO, 1,
+		if ((ret = ctw_seg_separate(ctx, lm->grid, CTW_LBL_LV_BLOOD, CTW_LBL_RV_BLOOD, CTW_LBL_LV_MYO, 2,
 					    &changed)))
 			goto out;
 		note(&b, "separate blood pools: LV and RV blood touched at %lld voxels, now LV myocardium",

@@ -137,6 +137,8 @@ CTW_API void ctw_volume_copy_geometry(ctw_volume *dst, const ctw_volume *src);
 /* 4x4 homogeneous matrix taking (i,j,k,1) to LPS world millimetres. */
 CTW_API void ctw_volume_ijk_to_world(const ctw_volume *v, double m[4][4]);
 CTW_API void ctw_volume_index_to_world(const ctw_volume *v, const double ijk[3], double xyz[3]);
+/* The inverse: continuous index of a world point; 0 when the grid is degenerate. */
+CTW_API int ctw_volume_world_to_index(const ctw_volume *v, const double xyz[3], double ijk[3]);
 /* Checks that a geometry is usable: finite positive spacing, finite origin and an orthonormal
  * direction matrix (tolerance 1e-3, as DICOM direction cosines are rounded). */
 CTW_API int ctw_check_geometry(ctw_ctx *ctx, const char *what, const ctw_volume *v);

@@ -118,6 +118,33 @@ void ctw_volume_index_to_world(const ctw_volume *v, const double ijk[3], double 
 	}
 }
 
+int ctw_volume_world_to_index(const ctw_volume *v, const double xyz[3], double ijk[3])
+{
+	double m[3][3], d[3], det;
+	int r, c;
+
+	for (r = 0; r < 3; r++) {
+		for (c = 0; c < 3; c++)
+			m[r][c] = v->direction[r][c] * v->spacing[c];
+		d[r] = xyz[r] - v->origin[r];
+	}
+	det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+	      m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+	if (det == 0.0 || !isfinite(det))
+		return 0;
+	/* Cramer's rule: ijk[c] = det(m with column c replaced by d) / det */
+	for (c = 0; c < 3; c++) {
+		double t[3][3];
+		memcpy(t, m, sizeof(t));
+		for (r = 0; r < 3; r++)
+			t[r][c] = d[r];
+		ijk[c] = (t[0][0] * (t[1][1] * t[2][2] - t[1][2] * t[2][1]) - t[0][1] * (t[1][0] * t[2][2] - t[1][2] * t[2][0]) +
+			  t[0][2] * (t[1][0] * t[2][1] - t[1][1] * t[2][0])) /
+			 det;
+	}
+	return 1;
+}
+
 int ctw_check_geometry(ctw_ctx *ctx, const char *what, const ctw_volume *v)
 {
 	int i, j, r;

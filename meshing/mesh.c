@@ -1,0 +1,610 @@
+/* mesh.c: the meshing stage: from a label map (or a closed surface) to a tetrahedral mesh with
+ * region tags, tagged boundary triangles and an apex node, checked at every step, with its
+ * quality and its fidelity to the input measured. */
+#define _POSIX_C_SOURCE 200809L
+#include "mesh.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+static const char *const surface_names[] = { NULL, "epi", "lv_endo", "rv_endo", "base" };
+
+const char *ctw_surface_name(int id)
+{
+	return id >= 1 && id <= 4 ? surface_names[id] : NULL;
+}
+
+static double dot3(const double a[3], const double b[3])
+{
+	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/* Label of the voxel nearest to world point p; -1 outside the grid. */
+static int label_at(const ctw_volume *g, const double p[3])
+{
+	double q[3];
+	int64_t i[3];
+	if (!ctw_volume_world_to_index(g, p, q))
+		return -1;
+	for (int c = 0; c < 3; c++) {
+		i[c] = (int64_t)floor(q[c] + 0.5);
+		if (i[c] < 0 || i[c] >= g->dim[c])
+			return -1;
+	}
+	return ((const uint8_t *)g->data)[i[0] + g->dim[0] * (i[1] + g->dim[1] * i[2])];
+}
+
+static int is_tissue(int l, int biv)
+{
+	return l == CTW_LBL_LV_MYO || (biv && l == CTW_LBL_RV_MYO);
+}
+
+/* Region of a tetrahedron from the labels at and around its centroid: 1 LV myocardium,
+ * 2 RV myocardium (the nearest myocardial voxel within two voxels; LV when none). */
+static int region_at(const ctw_volume *g, const double c[3], double h)
+{
+	static const double off[7][3] = { { 0, 0, 0 }, { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 },
+					  { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
+	for (int r = 1; r <= 2; r++)
+		for (int k = 0; k < 7; k++) {
+			double p[3] = { c[0] + off[k][0] * h * (r - 1), c[1] + off[k][1] * h * (r - 1),
+					c[2] + off[k][2] * h * (r - 1) };
+			int l = label_at(g, p);
+			if (l == CTW_LBL_LV_MYO)
+				return 1;
+			if (l == CTW_LBL_RV_MYO)
+				return 2;
+		}
+	return 1;
+}
+
+/* Surface id of a boundary face from the first non-myocardial label outside it. */
+static int tag_at(const ctw_volume *g, const double c[3], const double n[3], double h, int biv)
+{
+	for (double d = 0.75 * h; d <= 3.01 * h; d += 0.75 * h) {
+		double p[3] = { c[0] + d * n[0], c[1] + d * n[1], c[2] + d * n[2] };
+		int l = label_at(g, p);
+		if (l == CTW_LBL_LV_BLOOD)
+			return CTW_SURF_LV_ENDO;
+		if (l == CTW_LBL_RV_BLOOD)
+			return CTW_SURF_RV_ENDO;
+		if (!is_tissue(l, biv))
+			return CTW_SURF_EPI;
+	}
+	return CTW_SURF_EPI;
+}
+
+static void face_geometry(const ctw_tetmesh *m, int64_t t, double c[3], double n[3])
+{
+	const double *a = m->xyz + 3 * m->tris[3 * t], *b = m->xyz + 3 * m->tris[3 * t + 1],
+		     *d = m->xyz + 3 * m->tris[3 * t + 2];
+	double u[3], v[3], len;
+	for (int k = 0; k < 3; k++) {
+		c[k] = (a[k] + b[k] + d[k]) / 3.0;
+		u[k] = b[k] - a[k];
+		v[k] = d[k] - a[k];
+	}
+	n[0] = u[1] * v[2] - u[2] * v[1];
+	n[1] = u[2] * v[0] - u[0] * v[2];
+	n[2] = u[0] * v[1] - u[1] * v[0];
+	len = sqrt(dot3(n, n));
+	for (int k = 0; k < 3; k++)
+		n[k] = len > 0 ? n[k] / len : 0;
+}
+
+typedef struct face_key {
+	int32_t v[3]; /* sorted */
+	int32_t idx;
+} face_key;
+
+static int by_face(const void *p, const void *q)
+{
+	const face_key *x = p, *y = q;
+	for (int k = 0; k < 3; k++)
+		if (x->v[k] != y->v[k])
+			return x->v[k] < y->v[k] ? -1 : 1;
+	return 0;
+}
+
+static void sorted_key(const int32_t *t, int32_t idx, face_key *k)
+{
+	int32_t a = t[0], b = t[1], c = t[2], x;
+	if (a > b) { x = a; a = b; b = x; }
+	if (b > c) { x = b; b = c; c = x; }
+	if (a > b) { x = a; a = b; b = x; }
+	k->v[0] = a;
+	k->v[1] = b;
+	k->v[2] = c;
+	k->idx = idx;
+}
+
+/* Replaces TetGen's boundary triangles by the tetrahedra's boundary faces, which are oriented
+ * outwards, carrying each triangle's marker over; they must be the same set of faces. */
+static int orient_boundary(ctw_ctx *ctx, ctw_tetmesh *m)
+{
+	int32_t *btri = NULL, *tet_of = NULL, *marker = NULL;
+	face_key *a = NULL, *b = NULL;
+	int64_t nb = 0, i;
+	int ret = ctw_tetmesh_boundary(ctx, m, &btri, &tet_of, &nb);
+
+	if (ret)
+		return ret;
+	if (nb != m->n_tris) {
+		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
+				"tetgen returned %lld boundary triangles but its tetrahedra have %lld boundary faces",
+				(long long)m->n_tris, (long long)nb);
+		goto out;
+	}
+	marker = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(nb ? nb : 1));
+	a = ctw_malloc(ctx, sizeof(face_key) * (size_t)(nb ? nb : 1));
+	b = ctw_malloc(ctx, sizeof(face_key) * (size_t)(nb ? nb : 1));
+	if (!marker || !a || !b) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < nb; i++) {
+		sorted_key(m->tris + 3 * i, (int32_t)i, &a[i]);
+		sorted_key(btri + 3 * i, (int32_t)i, &b[i]);
+	}
+	qsort(a, (size_t)nb, sizeof(face_key), by_face);
+	qsort(b, (size_t)nb, sizeof(face_key), by_face);
+	for (i = 0; i < nb; i++) {
+		if (memcmp(a[i].v, b[i].v, sizeof(a[i].v))) {
+			ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh", "tetgen's boundary triangles do not match its tetrahedra");
+			goto out;
+		}
+		marker[b[i].idx] = m->tri_marker[a[i].idx];
+	}
+	memcpy(m->tris, btri, sizeof(int32_t) * 3 * (size_t)nb);
+	memcpy(m->tri_marker, marker, sizeof(int32_t) * (size_t)nb);
+out:
+	ctw_free(ctx, btri);
+	ctw_free(ctx, tet_of);
+	ctw_free(ctx, marker);
+	ctw_free(ctx, a);
+	ctw_free(ctx, b);
+	return ret;
+}
+
+/* The epicardial node farthest from the base, towards the apex. */
+static int64_t apex_node(const ctw_tetmesh *m, const double p[3], const double n[3])
+{
+	int64_t best = -1;
+	double lowest = INFINITY;
+	for (int64_t t = 0; t < m->n_tris; t++) {
+		if (m->tri_marker[t] != CTW_SURF_EPI)
+			continue;
+		for (int k = 0; k < 3; k++) {
+			const double *x = m->xyz + 3 * m->tris[3 * t + k];
+			double d[3] = { x[0] - p[0], x[1] - p[1], x[2] - p[2] }, h = dot3(d, n);
+			if (h < lowest) {
+				lowest = h;
+				best = m->tris[3 * t + k];
+			}
+		}
+	}
+	return best;
+}
+
+/* Quality, tags, the apex, and the checks every mesh must pass. */
+static int finish(ctw_ctx *ctx, ctw_mesh_result *res)
+{
+	ctw_tetmesh *m = res->mesh;
+	int ret = ctw_mesh_quality_measure(ctx, m, &res->quality);
+	if (ret)
+		return ret;
+	if (res->quality.n_degenerate || res->quality.n_inverted)
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
+				 "%lld degenerate and %lld inverted tetrahedra; hint: a coarser --edge-length or a smoother surface",
+				 (long long)res->quality.n_degenerate, (long long)res->quality.n_inverted);
+	memset(res->n_tagged, 0, sizeof(res->n_tagged));
+	for (int64_t t = 0; t < m->n_tris; t++) {
+		if (m->tri_marker[t] < 1 || m->tri_marker[t] > 4)
+			return ctw_error(ctx, CTW_ERR_INTERNAL, "mesh", "boundary triangle %lld has no tag", (long long)t);
+		res->n_tagged[m->tri_marker[t]]++;
+	}
+	if (!res->n_tagged[CTW_SURF_EPI])
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh", "no epicardial boundary found");
+	res->apex_node = dot3(res->base_normal, res->base_normal) > 0 ? apex_node(m, res->base_point, res->base_normal) : -1;
+	return CTW_OK;
+}
+
+/* 6-connected components of the mask, labelled 1.. in comp (int32 per voxel); returns the
+ * count, or -1 when out of memory. */
+static int64_t components6(ctw_ctx *ctx, const ctw_volume *g, const uint8_t *mask, int32_t *comp)
+{
+	const int64_t nx = g->dim[0], ny = g->dim[1], nz = g->dim[2], n = nx * ny * nz;
+	int64_t *queue = ctw_malloc(ctx, sizeof(int64_t) * (size_t)n), count = 0;
+	if (!queue)
+		return -1;
+	memset(comp, 0, sizeof(int32_t) * (size_t)n);
+	for (int64_t s0 = 0; s0 < n; s0++) {
+		int64_t head = 0, tail = 0;
+		if (!mask[s0] || comp[s0])
+			continue;
+		comp[s0] = (int32_t)++count;
+		queue[tail++] = s0;
+		while (head < tail) {
+			int64_t v = queue[head++], i = v % nx, j = v / nx % ny, k = v / (nx * ny);
+			int64_t nb[6] = { i > 0 ? v - 1 : -1, i + 1 < nx ? v + 1 : -1, j > 0 ? v - nx : -1,
+					  j + 1 < ny ? v + nx : -1, k > 0 ? v - nx * ny : -1, k + 1 < nz ? v + nx * ny : -1 };
+			for (int f = 0; f < 6; f++)
+				if (nb[f] >= 0 && mask[nb[f]] && !comp[nb[f]]) {
+					comp[nb[f]] = (int32_t)count;
+					queue[tail++] = nb[f];
+				}
+		}
+	}
+	ctw_free(ctx, queue);
+	return count;
+}
+
+/* Topology checks on the voxels, whose failures the surface would only show as non-manifold
+ * edges or intersections: parts of the myocardium touching only along an edge or at a corner,
+ * and walls one voxel thin. CTW_ERR_EXTERNAL with the place and a hint. */
+static int check_voxels(ctw_ctx *ctx, const ctw_volume *g, const uint8_t *mask)
+{
+	const int64_t nx = g->dim[0], ny = g->dim[1], nz = g->dim[2], n = nx * ny * nz;
+	int32_t *comp = ctw_malloc(ctx, sizeof(int32_t) * (size_t)n);
+	int64_t thin = 0, first_thin = -1, tissue = 0, ncomp;
+	int ret = CTW_OK;
+
+	if (!comp)
+		return CTW_ERR_NOMEM;
+	ncomp = components6(ctx, g, mask, comp);
+	if (ncomp < 0) {
+		ctw_free(ctx, comp);
+		return CTW_ERR_NOMEM;
+	}
+	for (int64_t k = 0; k < nz && !ret; k++)
+		for (int64_t j = 0; j < ny && !ret; j++)
+			for (int64_t i = 0; i < nx && !ret; i++) {
+				int64_t v = i + nx * (j + ny * k);
+				if (!mask[v])
+					continue;
+				tissue++;
+				/* one voxel thin: background on both sides along some axis */
+				if ((i > 0 && i + 1 < nx && !mask[v - 1] && !mask[v + 1]) ||
+				    (j > 0 && j + 1 < ny && !mask[v - nx] && !mask[v + nx]) ||
+				    (k > 0 && k + 1 < nz && !mask[v - nx * ny] && !mask[v + nx * ny])) {
+					if (first_thin < 0)
+						first_thin = v;
+					thin++;
+				}
+				/* a diagonal neighbour of another 6-component: touching along an edge or corner */
+				for (int dk = -1; dk <= 1 && !ret; dk++)
+					for (int dj = -1; dj <= 1 && !ret; dj++)
+						for (int di = -1; di <= 1 && !ret; di++) {
+							int64_t a = i + di, b = j + dj, c = k + dk, w;
+							if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz)
+								continue;
+							w = a + nx * (b + ny * c);
+							if (mask[w] && comp[w] != comp[v]) {
+								double p[3], q[3], x[3], y[3];
+								p[0] = (double)i;
+								p[1] = (double)j;
+								p[2] = (double)k;
+								q[0] = (double)a;
+								q[1] = (double)b;
+								q[2] = (double)c;
+								ctw_volume_index_to_world(g, p, x);
+								ctw_volume_index_to_world(g, q, y);
+								ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
+										"two parts of the myocardium touch only along an edge or at a "
+										"corner at (%.1f, %.1f, %.1f) mm; hint: join or separate them in "
+										"the label map, or resample finer (segment --iso)",
+										0.5 * (x[0] + y[0]), 0.5 * (x[1] + y[1]), 0.5 * (x[2] + y[2]));
+							}
+						}
+			}
+	if (!ret && thin > 50 && (double)thin > 0.005 * (double)tissue) {
+		double p[3] = { (double)(first_thin % nx), (double)(first_thin / nx % ny), (double)(first_thin / (nx * ny)) }, x[3];
+		ctw_volume_index_to_world(g, p, x);
+		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
+				"the myocardium is one voxel thin in %lld places (%.1f %% of it), first at (%.1f, %.1f, %.1f) "
+				"mm; hint: resample finer (segment --iso) or thicken the wall (segment --min-wall)",
+				(long long)thin, 100.0 * (double)thin / (double)tissue, x[0], x[1], x[2]);
+	}
+	if (!ret && ncomp > 1)
+		ctw_log(ctx, CTW_LOG_WARN, "mesh", "the myocardium has %lld separate pieces; all are meshed", (long long)ncomp);
+	ctw_free(ctx, comp);
+	return ret;
+}
+
+int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o, ctw_mesh_result *res)
+{
+	const ctw_volume *g = lm->grid;
+	const uint8_t *lab = g->data;
+	const int64_t count = ctw_volume_count(g);
+	const double h = fmin(g->spacing[0], fmin(g->spacing[1], g->spacing[2]));
+	ctw_surface *raw = NULL, *clipped = NULL, *s = NULL;
+	ctw_tetgen_opts to = o->tetgen;
+	uint8_t *mask = NULL;
+	double clip_point[3], *a = NULL, *bpts = NULL;
+	int64_t n_tissue = 0, na = 0, nb = 0;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	res->voxel_mm = h;
+	if (lm->has_base_plane) {
+		memcpy(res->base_point, lm->base_point, sizeof(res->base_point));
+		memcpy(res->base_normal, lm->base_normal, sizeof(res->base_normal));
+	} else {
+		ctw_log(ctx, CTW_LOG_WARN, "mesh", "the label map has no base plane (cardiotwin segment --model lv|biv "
+			"finds it): the myocardium is meshed whole, without a base surface");
+	}
+	mask = ctw_malloc(ctx, (size_t)count);
+	if (!mask)
+		return CTW_ERR_NOMEM;
+	for (int64_t n = 0; n < count; n++) {
+		mask[n] = (uint8_t)is_tissue(lab[n], o->biv);
+		n_tissue += mask[n];
+	}
+	if (!n_tissue) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, "mesh", "no myocardium (label 2%s) in the label map",
+				o->biv ? " or 103" : "");
+		goto out;
+	}
+	res->reference_volume_mm3 = (double)n_tissue * g->spacing[0] * g->spacing[1] * g->spacing[2];
+	if ((ret = check_voxels(ctx, g, mask)))
+		goto out;
+
+	/* surface, clipped half a voxel inside the base so the cut runs through smooth wall */
+	for (int c = 0; c < 3; c++)
+		clip_point[c] = lm->base_point[c] - 0.5 * h * lm->base_normal[c];
+	/* decimated before the cut: decimating the sharp rim of the cap folds triangles over */
+	if ((ret = ctw_vtk_mask_surface(ctx, g, mask, o->smooth_iterations, o->passband, &raw)) ||
+	    (ret = ctw_vtk_decimate(ctx, raw, o->edge_mm, &clipped)))
+		goto out;
+	ctw_surface_free(ctx, raw);
+	raw = NULL;
+	if (lm->has_base_plane) {
+		if ((ret = ctw_vtk_clip_cap(ctx, clipped, clip_point, lm->base_normal, CTW_SURF_BASE, &s)))
+			goto out;
+	} else {
+		s = clipped;
+		clipped = NULL;
+	}
+	if ((ret = ctw_surface_repair(ctx, s, &res->surface)) || (ret = ctw_surface_check(ctx, s, &res->surface)))
+		goto out;
+
+	/* volume mesh */
+	if (to.max_volume_mm3 <= 0)
+		to.max_volume_mm3 = o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
+	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)))
+		goto out;
+
+	/* tags */
+	for (int64_t t = 0; t < res->mesh->n_tets; t++) {
+		double c[3] = { 0, 0, 0 };
+		for (int k = 0; k < 4; k++)
+			for (int d = 0; d < 3; d++)
+				c[d] += 0.25 * res->mesh->xyz[3 * res->mesh->tets[4 * t + k] + d];
+		res->mesh->region[t] = region_at(g, c, h);
+	}
+	for (int64_t t = 0; t < res->mesh->n_tris; t++) {
+		double c[3], n[3];
+		if (res->mesh->tri_marker[t] == CTW_SURF_BASE)
+			continue;
+		face_geometry(res->mesh, t, c, n);
+		res->mesh->tri_marker[t] = tag_at(g, c, n, h, o->biv);
+	}
+	if ((ret = finish(ctx, res)))
+		goto out;
+	res->volume_error = (res->quality.volume_mm3 - res->reference_volume_mm3) / res->reference_volume_mm3;
+
+	/* fidelity: mesh boundary nodes vs the label boundary (voxel faces between tissue and the
+	 * rest), both away from the base */
+	a = ctw_malloc(ctx, sizeof(double) * 3 * (size_t)res->mesh->n_points);
+	bpts = ctw_malloc(ctx, sizeof(double) * 3 * (size_t)(6 * n_tissue));
+	if (!a || !bpts) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	{
+		uint8_t *seen = ctw_calloc(ctx, (size_t)res->mesh->n_points, 1);
+		if (!seen) {
+			ret = CTW_ERR_NOMEM;
+			goto out;
+		}
+		for (int64_t t = 0; t < res->mesh->n_tris; t++)
+			for (int k = 0; k < 3 && res->mesh->tri_marker[t] != CTW_SURF_BASE; k++) {
+				int32_t v = res->mesh->tris[3 * t + k];
+				const double *x = res->mesh->xyz + 3 * v;
+				double d[3] = { x[0] - clip_point[0], x[1] - clip_point[1], x[2] - clip_point[2] };
+				if (seen[v] || (lm->has_base_plane && dot3(d, lm->base_normal) > -2 * h))
+					continue;
+				seen[v] = 1;
+				memcpy(a + 3 * na++, x, 3 * sizeof(double));
+			}
+		ctw_free(ctx, seen);
+	}
+	{
+		static const int step[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
+		for (int64_t n = 0; n < count; n++) {
+			int64_t ijk[3] = { n % g->dim[0], n / g->dim[0] % g->dim[1], n / (g->dim[0] * g->dim[1]) };
+			if (!mask[n])
+				continue;
+			for (int f = 0; f < 6; f++) {
+				int64_t q[3] = { ijk[0] + step[f][0], ijk[1] + step[f][1], ijk[2] + step[f][2] };
+				double mid[3] = { ijk[0] + 0.5 * step[f][0], ijk[1] + 0.5 * step[f][1], ijk[2] + 0.5 * step[f][2] }, x[3], d[3];
+				if (q[0] >= 0 && q[1] >= 0 && q[2] >= 0 && q[0] < g->dim[0] && q[1] < g->dim[1] && q[2] < g->dim[2] &&
+				    mask[q[0] + g->dim[0] * (q[1] + g->dim[1] * q[2])])
+					continue;
+				ctw_volume_index_to_world(g, mid, x);
+				for (int c = 0; c < 3; c++)
+					d[c] = x[c] - clip_point[c];
+				if (lm->has_base_plane && dot3(d, lm->base_normal) > -2 * h)
+					continue;
+				memcpy(bpts + 3 * nb++, x, 3 * sizeof(double));
+			}
+		}
+	}
+	{
+		double m_ab, m_ba, max_ab, max_ba;
+		if ((ret = ctw_point_distance(ctx, a, na, bpts, nb, &m_ab, &max_ab)) ||
+		    (ret = ctw_point_distance(ctx, bpts, nb, a, na, &m_ba, &max_ba)))
+			goto out;
+		res->surface_distance_mm = 0.5 * (m_ab + m_ba);
+	}
+out:
+	if (ret) {
+		ctw_tetmesh_free(ctx, res->mesh);
+		res->mesh = NULL;
+	}
+	ctw_free(ctx, mask);
+	ctw_free(ctx, a);
+	ctw_free(ctx, bpts);
+	ctw_surface_free(ctx, raw);
+	ctw_surface_free(ctx, clipped);
+	ctw_surface_free(ctx, s);
+	return ret;
+}
+
+int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_of, const ctw_mesh_opts *o,
+		     ctw_mesh_result *res)
+{
+	ctw_tetgen_opts to = o->tetgen;
+	double sum[3] = { 0, 0, 0 }, cen[3] = { 0, 0, 0 };
+	int64_t nbase = 0;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if ((ret = ctw_surface_repair(ctx, s, &res->surface)))
+		goto out;
+	for (int64_t t = 0; t < s->n_tris; t++) {
+		int m = s->marker[t];
+		s->marker[t] = m >= 0 && m < n_tag_of && tag_of[m] ? tag_of[m] : CTW_SURF_EPI;
+	}
+	if ((ret = ctw_surface_cap_holes(ctx, s, CTW_SURF_BASE, &res->n_caps)) ||
+	    (ret = ctw_surface_check(ctx, s, &res->surface)))
+		goto out;
+	res->reference_volume_mm3 = ctw_surface_volume(s);
+	if (to.max_volume_mm3 <= 0)
+		to.max_volume_mm3 = o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
+	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)))
+		goto out;
+	for (int64_t t = 0; t < res->mesh->n_tets; t++)
+		res->mesh->region[t] = 1;
+	/* the base plane: through the base triangles' centroid, its normal pointing away from the
+	 * mesh's centroid (a fit is not needed: it orients the apex search) */
+	for (int64_t v = 0; v < res->mesh->n_points; v++)
+		for (int c = 0; c < 3; c++)
+			cen[c] += res->mesh->xyz[3 * v + c] / (double)res->mesh->n_points;
+	for (int64_t t = 0; t < res->mesh->n_tris; t++)
+		if (res->mesh->tri_marker[t] == CTW_SURF_BASE) {
+			for (int k = 0; k < 3; k++)
+				for (int c = 0; c < 3; c++)
+					sum[c] += res->mesh->xyz[3 * res->mesh->tris[3 * t + k] + c] / 3.0;
+			nbase++;
+		}
+	if (nbase) {
+		double len = 0;
+		for (int c = 0; c < 3; c++) {
+			res->base_point[c] = sum[c] / (double)nbase;
+			res->base_normal[c] = res->base_point[c] - cen[c];
+			len += res->base_normal[c] * res->base_normal[c];
+		}
+		for (int c = 0; c < 3; c++)
+			res->base_normal[c] /= sqrt(len);
+	} else {
+		res->base_normal[2] = 1.0;
+		memcpy(res->base_point, cen, sizeof(cen));
+	}
+	if ((ret = finish(ctx, res)))
+		goto out;
+	res->volume_error = (res->quality.volume_mm3 - res->reference_volume_mm3) / res->reference_volume_mm3;
+	{
+		double m_ab, m_ba, max;
+		double *bp = ctw_malloc(ctx, sizeof(double) * 3 * (size_t)res->mesh->n_points);
+		int64_t nbp = 0;
+		uint8_t *seen = ctw_calloc(ctx, (size_t)res->mesh->n_points, 1);
+		if (!bp || !seen) {
+			ctw_free(ctx, bp);
+			ctw_free(ctx, seen);
+			ret = CTW_ERR_NOMEM;
+			goto out;
+		}
+		for (int64_t t = 0; t < res->mesh->n_tris; t++)
+			for (int k = 0; k < 3; k++) {
+				int32_t v = res->mesh->tris[3 * t + k];
+				if (!seen[v]) {
+					seen[v] = 1;
+					memcpy(bp + 3 * nbp++, res->mesh->xyz + 3 * v, 3 * sizeof(double));
+				}
+			}
+		ret = ctw_point_distance(ctx, bp, nbp, s->xyz, s->n_points, &m_ab, &max);
+		if (!ret)
+			ret = ctw_point_distance(ctx, s->xyz, s->n_points, bp, nbp, &m_ba, &max);
+		res->surface_distance_mm = 0.5 * (m_ab + m_ba);
+		ctw_free(ctx, bp);
+		ctw_free(ctx, seen);
+	}
+out:
+	if (ret) {
+		ctw_tetmesh_free(ctx, res->mesh);
+		res->mesh = NULL;
+	}
+	ctw_surface_free(ctx, s);
+	return ret;
+}
+
+int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, const char *dir)
+{
+	const ctw_tetmesh *m = res->mesh;
+	const ctw_mesh_quality *q = &res->quality;
+	const char *names[] = { "apex_node" };
+	char *vtu = NULL, *vtp = NULL, *txt = NULL;
+	FILE *f = NULL;
+	int ret;
+
+	if ((ret = ctw_path_join(ctx, dir, "mesh.vtu", &vtu)) || (ret = ctw_path_join(ctx, dir, "surfaces.vtp", &vtp)) ||
+	    (ret = ctw_path_join(ctx, dir, "quality.txt", &txt)))
+		goto out;
+	if ((ret = ctw_vtk_write_vtu(ctx, m, NULL, 0, names, &res->apex_node, 1, vtu)) ||
+	    (ret = ctw_vtk_write_vtp(ctx, m->xyz, m->n_points, m->tris, m->tri_marker, m->n_tris, "surface", vtp)))
+		goto out;
+	f = fopen(txt, "w");
+	if (!f) {
+		ret = ctw_error(ctx, CTW_ERR_IO, txt, "cannot create: %s", strerror(errno));
+		goto out;
+	}
+	fprintf(f, "points: %lld\ntetrahedra: %lld\nboundary triangles: %lld\n", (long long)q->n_points,
+		(long long)q->n_tets, (long long)m->n_tris);
+	fprintf(f, "boundary tags: epi %lld, lv_endo %lld, rv_endo %lld, base %lld\n", (long long)res->n_tagged[1],
+		(long long)res->n_tagged[2], (long long)res->n_tagged[3], (long long)res->n_tagged[4]);
+	fprintf(f, "apex node: %lld\n", (long long)res->apex_node);
+	fprintf(f, "base plane: %.10g %.10g %.10g normal %.10g %.10g %.10g\n", res->base_point[0], res->base_point[1],
+		res->base_point[2], res->base_normal[0], res->base_normal[1], res->base_normal[2]);
+	fprintf(f, "dihedral angle min: %.4f deg\ndihedral angle median: %.4f deg\ndihedral angle max: %.4f deg\n",
+		q->min_dihedral_deg, q->median_dihedral_deg, q->max_dihedral_deg);
+	fprintf(f, "radius-edge max: %.4f\nradius-edge histogram (<0.7 <0.8 <1 <1.25 <1.5 <2 <3 >=3):", q->max_radius_edge);
+	for (int k = 0; k < CTW_RADIUS_EDGE_BINS; k++)
+		fprintf(f, " %lld", (long long)q->radius_edge_hist[k]);
+	fprintf(f, "\ndegenerate tetrahedra: %lld\ninverted tetrahedra: %lld\n", (long long)q->n_degenerate,
+		(long long)q->n_inverted);
+	fprintf(f, "mean edge: %.4f mm\nmesh volume: %.3f mm3\nreference volume: %.3f mm3\nvolume error: %.4f %%\n",
+		q->mean_edge_mm, q->volume_mm3, res->reference_volume_mm3, 100.0 * res->volume_error);
+	fprintf(f, "surface distance (symmetric mean): %.4f mm", res->surface_distance_mm);
+	if (res->voxel_mm > 0)
+		fprintf(f, " = %.3f voxel", res->surface_distance_mm / res->voxel_mm);
+	fprintf(f, "\nsurface repair: %lld points merged, %lld degenerate, %lld duplicate and %lld non-manifold "
+		   "triangles removed, %lld flipped; %d openings capped\n",
+		(long long)res->surface.merged_points, (long long)res->surface.removed_degenerate,
+		(long long)res->surface.removed_duplicate, (long long)res->surface.removed_nonmanifold,
+		(long long)res->surface.flipped, res->n_caps);
+	if (ferror(f))
+		ret = ctw_error(ctx, CTW_ERR_IO, txt, "cannot write");
+	if (fclose(f) && !ret)
+		ret = ctw_error(ctx, CTW_ERR_IO, txt, "cannot write: %s", strerror(errno));
+out:
+	ctw_free(ctx, vtu);
+	ctw_free(ctx, vtp);
+	ctw_free(ctx, txt);
+	return ret;
+}
