@@ -47,9 +47,10 @@ typedef struct ctw_surface_report {
 } ctw_surface_report;
 
 /* Small repairs of real surfaces, reported in rep: merges duplicate points, removes degenerate
- * and duplicate triangles, removes the fewest triangles to make every edge manifold (a few
- * stray non-manifold edges of real meshes), orients every component consistently and outwards
- * (positive enclosed volume). Never fails on bad geometry, only CTW_ERR_NOMEM. */
+ * and duplicate triangles, removes triangles to make every edge manifold (a few stray
+ * non-manifold edges of real meshes), orients every component consistently and outwards, except
+ * components nested inside an odd number of others (a cavity's wall), which face inwards, so the
+ * enclosed volume of a shell is the wall's. Never fails on bad geometry, only CTW_ERR_NOMEM. */
 CTW_API int ctw_surface_repair(ctw_ctx *ctx, ctw_surface *s, ctw_surface_report *rep);
 
 /* Checks that s is closed (no boundary edge), manifold (edges and vertices) and free of
@@ -111,7 +112,9 @@ typedef struct ctw_tetgen_opts {
 /* Tetrahedralises the closed surface s with quality switches in a forked child process, so
  * TetGen's assertions, segfaults and exceptions become a CTW_ERR_EXTERNAL message ("tetgen:
  * ...; hint ...") instead of a crash. The output boundary triangles keep s's markers (TetGen
- * facet markers), also where TetGen split input triangles. On success *out is new. */
+ * facet markers), also where TetGen split input triangles. TetGen's tetrahedra are positively
+ * oriented; its boundary triangles face into their tetrahedron (inwards). On success *out is
+ * new. */
 CTW_API int ctw_tetgen_mesh(ctw_ctx *ctx, const ctw_surface *s, const ctw_tetgen_opts *o, ctw_tetmesh **out);
 
 /* ---- VTK (surface_vtk.cxx) --------------------------------------------------------------------- */
