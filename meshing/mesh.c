@@ -171,6 +171,190 @@ out:
 	return ret;
 }
 
+/* Smallest dihedral angle (degrees) of tetrahedron t. */
+static double tet_min_dihedral(const ctw_tetmesh *m, int64_t t)
+{
+	static const int faces[4][3] = { { 1, 2, 3 }, { 0, 2, 3 }, { 0, 1, 3 }, { 0, 1, 2 } };
+	double n[4][3], best = 180.0;
+	for (int f = 0; f < 4; f++) {
+		const double *a = m->xyz + 3 * m->tets[4 * t + faces[f][0]], *b = m->xyz + 3 * m->tets[4 * t + faces[f][1]],
+			     *c = m->xyz + 3 * m->tets[4 * t + faces[f][2]], *o = m->xyz + 3 * m->tets[4 * t + f];
+		double u[3] = { b[0] - a[0], b[1] - a[1], b[2] - a[2] }, v[3] = { c[0] - a[0], c[1] - a[1], c[2] - a[2] }, l, s;
+		n[f][0] = u[1] * v[2] - u[2] * v[1];
+		n[f][1] = u[2] * v[0] - u[0] * v[2];
+		n[f][2] = u[0] * v[1] - u[1] * v[0];
+		l = sqrt(dot3(n[f], n[f]));
+		s = (o[0] - a[0]) * n[f][0] + (o[1] - a[1]) * n[f][1] + (o[2] - a[2]) * n[f][2];
+		for (int k = 0; k < 3; k++) /* outward unit normal */
+			n[f][k] = l > 0 ? (s > 0 ? -n[f][k] : n[f][k]) / l : 0;
+	}
+	for (int f = 0; f < 4; f++)
+		for (int g = f + 1; g < 4; g++)
+			best = fmin(best, 180.0 - acos(fmax(-1.0, fmin(1.0, dot3(n[f], n[g])))) * 180.0 / 3.14159265358979323846);
+	return best;
+}
+
+typedef struct { int32_t a, b, t; } half_edge;
+
+static int cmp_half(const void *x, const void *y)
+{
+	const half_edge *p = x, *q = y;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+/* Drops points no tetrahedron uses (after removing tetrahedra) and renumbers the rest. */
+static int compact_points(ctw_ctx *ctx, ctw_tetmesh *m)
+{
+	int32_t *map = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(m->n_points ? m->n_points : 1));
+	int64_t k = 0;
+	if (!map)
+		return CTW_ERR_NOMEM;
+	for (int64_t v = 0; v < m->n_points; v++)
+		map[v] = -1;
+	for (int64_t i = 0; i < 4 * m->n_tets; i++)
+		map[m->tets[i]] = 0;
+	for (int64_t v = 0; v < m->n_points; v++)
+		if (map[v] == 0) {
+			memmove(m->xyz + 3 * k, m->xyz + 3 * v, 3 * sizeof(double));
+			map[v] = (int32_t)k++;
+		}
+	for (int64_t i = 0; i < 4 * m->n_tets; i++)
+		m->tets[i] = map[m->tets[i]];
+	for (int64_t i = 0; i < 3 * m->n_tris; i++)
+		m->tris[i] = map[m->tris[i]];
+	m->n_points = k;
+	ctw_free(ctx, map);
+	return CTW_OK;
+}
+
+/* Gives boundary triangles without a marker (0) the marker of a neighbour across an edge. */
+static int fill_markers(ctw_ctx *ctx, ctw_tetmesh *m)
+{
+	half_edge *e = ctw_malloc(ctx, sizeof(half_edge) * (size_t)(3 * m->n_tris + 1));
+	int64_t n = 0;
+	int changed = 1;
+	if (!e)
+		return CTW_ERR_NOMEM;
+	for (int64_t t = 0; t < m->n_tris; t++)
+		for (int k = 0; k < 3; k++) {
+			int32_t a = m->tris[3 * t + k], b = m->tris[3 * t + (k + 1) % 3];
+			e[n].a = a < b ? a : b;
+			e[n].b = a < b ? b : a;
+			e[n].t = (int32_t)t;
+			n++;
+		}
+	qsort(e, (size_t)n, sizeof(half_edge), cmp_half);
+	for (int pass = 0; pass < 10 && changed; pass++) {
+		changed = 0;
+		for (int64_t i = 0; i + 1 < n; i++)
+			if (e[i].a == e[i + 1].a && e[i].b == e[i + 1].b) {
+				int32_t *x = &m->tri_marker[e[i].t], *y = &m->tri_marker[e[i + 1].t];
+				if (!*x && *y) {
+					*x = *y;
+					changed = 1;
+				} else if (*x && !*y) {
+					*y = *x;
+					changed = 1;
+				}
+			}
+	}
+	ctw_free(ctx, e);
+	return CTW_OK;
+}
+
+/* Removes slivers TetGen leaves where boundary facets meet at a sharp angle: tetrahedra with a
+ * dihedral angle below min_deg and two or more faces on the boundary (all four corners stay in
+ * the mesh through their other tetrahedra). The faces they expose take the marker of one of
+ * their boundary faces. Repeats while it finds some (at most 5 times). */
+static int remove_boundary_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t *removed)
+{
+	*removed = 0;
+	for (int pass = 0; pass < 5; pass++) {
+		int32_t *btri = NULL, *tet_of = NULL, *nb = NULL, *mk = NULL, *ntri = NULL, *ntet_of = NULL;
+		face_key *old = NULL;
+		uint8_t *drop = NULL;
+		int64_t n = 0, n2 = 0, k = 0, dropped = 0;
+		int ret = ctw_tetmesh_boundary(ctx, m, &btri, &tet_of, &n);
+		if (ret)
+			return ret;
+		nb = ctw_calloc(ctx, (size_t)m->n_tets, sizeof(int32_t));
+		mk = ctw_calloc(ctx, (size_t)m->n_tets, sizeof(int32_t));
+		drop = ctw_calloc(ctx, (size_t)m->n_tets, 1);
+		old = ctw_malloc(ctx, sizeof(face_key) * (size_t)(m->n_tris ? m->n_tris : 1));
+		if (!nb || !mk || !drop || !old) {
+			ret = CTW_ERR_NOMEM;
+			goto next;
+		}
+		/* each boundary face's marker, through the marked triangles (same faces, any order) */
+		for (int64_t i = 0; i < m->n_tris; i++)
+			sorted_key(m->tris + 3 * i, (int32_t)i, &old[i]);
+		qsort(old, (size_t)m->n_tris, sizeof(face_key), by_face);
+		for (int64_t i = 0; i < n; i++) {
+			face_key key, *hit;
+			sorted_key(btri + 3 * i, 0, &key);
+			hit = bsearch(&key, old, (size_t)m->n_tris, sizeof(face_key), by_face);
+			nb[tet_of[i]]++;
+			if (hit && !mk[tet_of[i]])
+				mk[tet_of[i]] = m->tri_marker[hit->idx] ? m->tri_marker[hit->idx] : -1;
+		}
+		for (int64_t t = 0; t < m->n_tets; t++)
+			if (nb[t] >= 1 && tet_min_dihedral(m, t) < min_deg) {
+				drop[t] = 1;
+				dropped++;
+			}
+		if (!dropped)
+			goto next;
+		/* keep the other tetrahedra, then rebuild the boundary with markers */
+		for (int64_t t = 0; t < m->n_tets; t++)
+			if (!drop[t]) {
+				memmove(m->tets + 4 * k, m->tets + 4 * t, 4 * sizeof(int32_t));
+				m->region[k] = m->region[t];
+				k++;
+			}
+		{
+			m->n_tets = k;
+			if ((ret = ctw_tetmesh_boundary(ctx, m, &ntri, &ntet_of, &n2)))
+				goto next;
+			/* markers: faces that were boundary keep theirs; new ones take the dropped
+			 * neighbour's; the marked triangles' arrays are resized */
+			int32_t *marker = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(n2 ? n2 : 1));
+			if (!marker) {
+				ret = CTW_ERR_NOMEM;
+				goto next;
+			}
+			for (int64_t i = 0; i < n2; i++) {
+				face_key key, *hit;
+				sorted_key(ntri + 3 * i, 0, &key);
+				hit = bsearch(&key, old, (size_t)m->n_tris, sizeof(face_key), by_face);
+				marker[i] = hit ? m->tri_marker[hit->idx] : 0;
+			}
+			ctw_free(ctx, m->tris);
+			ctw_free(ctx, m->tri_marker);
+			m->tris = ntri;
+			m->tri_marker = marker;
+			m->n_tris = n2;
+			ntri = NULL;
+		}
+		*removed += dropped;
+	next:
+		ctw_free(ctx, btri);
+		ctw_free(ctx, tet_of);
+		ctw_free(ctx, nb);
+		ctw_free(ctx, mk);
+		ctw_free(ctx, drop);
+		ctw_free(ctx, old);
+		ctw_free(ctx, ntri);
+		ctw_free(ctx, ntet_of);
+		if (ret)
+			return ret;
+		if (!dropped)
+			break;
+	}
+	return *removed ? compact_points(ctx, m) : CTW_OK;
+}
+
 /* The epicardial node farthest from the base, towards the apex. */
 static int64_t apex_node(const ctw_tetmesh *m, const double p[3], const double n[3])
 {
@@ -370,14 +554,24 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		s = clipped;
 		clipped = NULL;
 	}
+	{
+		int64_t flips;
+		if ((ret = ctw_surface_improve(ctx, s, 5, &flips)))
+			goto out;
+		ctw_log(ctx, CTW_LOG_INFO, "mesh", "surface: %lld triangles, %lld edge flips", (long long)s->n_tris,
+			(long long)flips);
+	}
 	if ((ret = ctw_surface_repair(ctx, s, &res->surface)) || (ret = ctw_surface_check(ctx, s, &res->surface)))
 		goto out;
 
 	/* volume mesh */
 	if (to.max_volume_mm3 <= 0)
-		to.max_volume_mm3 = o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
-	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)))
+		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
+	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)) ||
+	    (ret = remove_boundary_slivers(ctx, res->mesh, 5.0, &res->slivers_removed)))
 		goto out;
+	res->plc = s;
+	s = NULL;
 
 	/* tags */
 	for (int64_t t = 0; t < res->mesh->n_tets; t++) {
@@ -453,10 +647,8 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		res->surface_distance_mm = 0.5 * (m_ab + m_ba);
 	}
 out:
-	if (ret) {
-		ctw_tetmesh_free(ctx, res->mesh);
-		res->mesh = NULL;
-	}
+	if (ret)
+		ctw_mesh_result_release(ctx, res);
 	ctw_free(ctx, mask);
 	ctw_free(ctx, a);
 	ctw_free(ctx, bpts);
@@ -486,8 +678,10 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 		goto out;
 	res->reference_volume_mm3 = ctw_surface_volume(s);
 	if (to.max_volume_mm3 <= 0)
-		to.max_volume_mm3 = o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
-	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)))
+		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
+	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)) ||
+	    (ret = remove_boundary_slivers(ctx, res->mesh, 5.0, &res->slivers_removed)) ||
+	    (ret = fill_markers(ctx, res->mesh)))
 		goto out;
 	for (int64_t t = 0; t < res->mesh->n_tets; t++)
 		res->mesh->region[t] = 1;
@@ -541,20 +735,47 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 		ret = ctw_point_distance(ctx, bp, nbp, s->xyz, s->n_points, &m_ab, &max);
 		if (!ret)
 			ret = ctw_point_distance(ctx, s->xyz, s->n_points, bp, nbp, &m_ba, &max);
+		res->plc = s;
+		s = NULL;
 		res->surface_distance_mm = 0.5 * (m_ab + m_ba);
 		ctw_free(ctx, bp);
 		ctw_free(ctx, seen);
 	}
 out:
-	if (ret) {
-		ctw_tetmesh_free(ctx, res->mesh);
-		res->mesh = NULL;
-	}
+	if (ret)
+		ctw_mesh_result_release(ctx, res);
 	ctw_surface_free(ctx, s);
 	return ret;
 }
 
-int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, const char *dir)
+void ctw_mesh_result_release(ctw_ctx *ctx, ctw_mesh_result *res)
+{
+	ctw_tetmesh_free(ctx, res->mesh);
+	ctw_surface_free(ctx, res->plc);
+	res->mesh = NULL;
+	res->plc = NULL;
+}
+
+/* TetGen's .smesh of a surface: nodes, triangles with markers, no holes, no regions. */
+static int write_smesh(ctw_ctx *ctx, const ctw_surface *s, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int ret = CTW_OK;
+	if (!f)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot create: %s", strerror(errno));
+	fprintf(f, "# cardiotwin: the closed surface given to TetGen (0-based)\n%lld 3 0 0\n", (long long)s->n_points);
+	for (int64_t v = 0; v < s->n_points; v++)
+		fprintf(f, "%lld %.17g %.17g %.17g\n", (long long)v, s->xyz[3 * v], s->xyz[3 * v + 1], s->xyz[3 * v + 2]);
+	fprintf(f, "%lld 1\n", (long long)s->n_tris);
+	for (int64_t t = 0; t < s->n_tris; t++)
+		fprintf(f, "3 %d %d %d %d\n", s->tris[3 * t], s->tris[3 * t + 1], s->tris[3 * t + 2], s->marker[t]);
+	fprintf(f, "0\n0\n");
+	if (ferror(f) | fclose(f))
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", strerror(errno));
+	return ret;
+}
+
+int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, int keep_plc, const char *dir)
 {
 	const ctw_tetmesh *m = res->mesh;
 	const ctw_mesh_quality *q = &res->quality;
@@ -566,6 +787,14 @@ int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, const char *dir)
 	if ((ret = ctw_path_join(ctx, dir, "mesh.vtu", &vtu)) || (ret = ctw_path_join(ctx, dir, "surfaces.vtp", &vtp)) ||
 	    (ret = ctw_path_join(ctx, dir, "quality.txt", &txt)))
 		goto out;
+	if (keep_plc && res->plc) {
+		char *sm = NULL;
+		if (!(ret = ctw_path_join(ctx, dir, "surface.smesh", &sm)))
+			ret = write_smesh(ctx, res->plc, sm);
+		ctw_free(ctx, sm);
+		if (ret)
+			goto out;
+	}
 	if ((ret = ctw_vtk_write_vtu(ctx, m, NULL, 0, names, &res->apex_node, 1, vtu)) ||
 	    (ret = ctw_vtk_write_vtp(ctx, m->xyz, m->n_points, m->tris, m->tri_marker, m->n_tris, "surface", vtp)))
 		goto out;
@@ -588,6 +817,7 @@ int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, const char *dir)
 		fprintf(f, " %lld", (long long)q->radius_edge_hist[k]);
 	fprintf(f, "\ndegenerate tetrahedra: %lld\ninverted tetrahedra: %lld\n", (long long)q->n_degenerate,
 		(long long)q->n_inverted);
+	fprintf(f, "boundary slivers removed: %lld\n", (long long)res->slivers_removed);
 	fprintf(f, "mean edge: %.4f mm\nmesh volume: %.3f mm3\nreference volume: %.3f mm3\nvolume error: %.4f %%\n",
 		q->mean_edge_mm, q->volume_mm3, res->reference_volume_mm3, 100.0 * res->volume_error);
 	fprintf(f, "surface distance (symmetric mean): %.4f mm", res->surface_distance_mm);

@@ -63,6 +63,12 @@ CTW_API int ctw_surface_check(ctw_ctx *ctx, const ctw_surface *s, ctw_surface_re
  * triangles marked cap_marker; *n_holes receives the number of loops closed. */
 CTW_API int ctw_surface_cap_holes(ctw_ctx *ctx, ctw_surface *s, int cap_marker, int *n_holes);
 
+/* Improves the triangles of a closed manifold surface for meshing, `iterations` times: edge
+ * flips between nearly coplanar triangles (raising their smallest angle), then tangential
+ * relaxation of each vertex towards its neighbours' centroid; vertices where markers meet (the
+ * rim of a base) stay put, so shapes and planar caps are kept. *flips counts the flips. */
+CTW_API int ctw_surface_improve(ctw_ctx *ctx, ctw_surface *s, int iterations, int64_t *flips);
+
 /* Enclosed volume (mm^3, divergence theorem; positive when oriented outwards), area (mm^2),
  * mean edge length (mm). */
 CTW_API double ctw_surface_volume(const ctw_surface *s);
@@ -161,7 +167,7 @@ typedef struct ctw_mesh_opts {
 	double edge_mm;           /* target edge length of surface and tetrahedra                 */
 	int smooth_iterations;    /* windowed-sinc smoothing of the label surface                 */
 	double passband;          /* its pass band (smaller: smoother)                            */
-	ctw_tetgen_opts tetgen;   /* quality switches; max volume derived from edge_mm when 0      */
+	ctw_tetgen_opts tetgen;   /* quality switches; max volume (when 0) 3x a regular tet's of edge_mm */
 } ctw_mesh_opts;
 
 #define CTW_MESH_OPTS_INIT { 0, 1.0, 20, 0.05, CTW_TETGEN_OPTS_INIT }
@@ -178,7 +184,12 @@ typedef struct ctw_mesh_result {
 	double surface_distance_mm; /* symmetric mean distance, mesh boundary vs reference boundary  */
 	double voxel_mm;            /* the label map's smallest spacing (0 for --surface)            */
 	int64_t n_tagged[5];        /* boundary triangles per surface id                             */
+	ctw_surface *plc;           /* the closed surface given to TetGen (owned)                    */
+	int64_t slivers_removed;    /* boundary slivers (dihedral < 5 deg) TetGen left, removed      */
 } ctw_mesh_result;
+
+/* Frees what a result owns (mesh, plc) and clears it. */
+CTW_API void ctw_mesh_result_release(ctw_ctx *ctx, ctw_mesh_result *res);
 
 /* Meshes the myocardium of a label map (canonical labels, with its base plane): surface by
  * flying edges and smoothing, clipped and capped at the base plane (half a voxel inside), 
@@ -190,15 +201,16 @@ typedef struct ctw_mesh_result {
 CTW_API int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o,
 			    ctw_mesh_result *res);
 
-/* Meshes a closed surface (taken over: freed by this call): repaired, openings capped (marked
+/* Meshes a closed surface (taken over: it becomes res->plc, or is freed on failure): repaired, openings capped (marked
  * base), markers mapped to surface ids by tag_of[marker] (markers >= n_tag_of or unmapped: epi),
  * checked, TetGen; region 1. Errors as ctw_mesh_labels(). */
 CTW_API int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_of,
 			     const ctw_mesh_opts *o, ctw_mesh_result *res);
 
 /* Writes a meshing result into the directory dir (which must exist): mesh.vtu (tets, "tag",
- * field data apex_node), surfaces.vtp (boundary triangles, "surface"), quality.txt. */
-CTW_API int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, const char *dir);
+ * field data apex_node), surfaces.vtp (boundary triangles, "surface"), quality.txt, and when
+ * keep_plc is set surface.smesh (TetGen's input, for debugging and for running tetgen on it). */
+CTW_API int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, int keep_plc, const char *dir);
 
 /* Names of surface ids ("epi", "lv_endo", "rv_endo", "base"); NULL for others. */
 CTW_API const char *ctw_surface_name(int id);

@@ -10,6 +10,8 @@
  * bounding boxes. */
 #include "mesh.h"
 
+#define CTW_PI 3.14159265358979323846
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1717,5 +1719,218 @@ out:
 	ctw_free(ctx, used);
 	ctw_free(ctx, loop_he);
 	ctw_free(ctx, loop_first);
+	return ret;
+}
+
+/* ---- improvement: edge flips and tangential relaxation --------------------------------------- */
+
+typedef struct edge_rec {
+	int32_t a, b;  /* a < b */
+	int32_t t[2];  /* the two triangles (closed manifold surface) */
+} edge_rec;
+
+static int by_edge(const void *x, const void *y)
+{
+	const edge_rec *p = x, *q = y;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+static void tri_normal(const double *xyz, const int32_t *t, double n[3])
+{
+	const double *a = xyz + 3 * t[0], *b = xyz + 3 * t[1], *c = xyz + 3 * t[2];
+	double u[3] = { b[0] - a[0], b[1] - a[1], b[2] - a[2] }, v[3] = { c[0] - a[0], c[1] - a[1], c[2] - a[2] }, l;
+	n[0] = u[1] * v[2] - u[2] * v[1];
+	n[1] = u[2] * v[0] - u[0] * v[2];
+	n[2] = u[0] * v[1] - u[1] * v[0];
+	l = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+	if (l > 0)
+		for (int k = 0; k < 3; k++)
+			n[k] /= l;
+}
+
+/* Smallest angle (radians) of triangle p, q, r. */
+static double min_angle(const double *p, const double *q, const double *r)
+{
+	const double *v[3] = { p, q, r };
+	double best = CTW_PI;
+	for (int k = 0; k < 3; k++) {
+		const double *o = v[k], *x = v[(k + 1) % 3], *y = v[(k + 2) % 3];
+		double u[3] = { x[0] - o[0], x[1] - o[1], x[2] - o[2] }, w[3] = { y[0] - o[0], y[1] - o[1], y[2] - o[2] };
+		double nu = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]), nw = sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]);
+		double c = nu > 0 && nw > 0 ? (u[0] * w[0] + u[1] * w[1] + u[2] * w[2]) / (nu * nw) : 1;
+		best = fmin(best, acos(fmax(-1, fmin(1, c))));
+	}
+	return best;
+}
+
+/* The vertex of triangle t that is neither a nor b. */
+static int32_t third(const int32_t *t, int32_t a, int32_t b)
+{
+	for (int k = 0; k < 3; k++)
+		if (t[k] != a && t[k] != b)
+			return t[k];
+	return -1;
+}
+
+/* One pass of edge flips: an edge shared by two nearly coplanar triangles (normals within
+ * 10 degrees) of the same marker is flipped when that raises the smaller of their smallest
+ * angles and the new edge does not exist yet. Returns the number of flips, -1 out of memory. */
+static int64_t flip_pass(ctw_ctx *ctx, ctw_surface *s)
+{
+	const int64_t ne = 3 * s->n_tris;
+	edge_rec *e = ctw_malloc(ctx, sizeof(edge_rec) * (size_t)(ne ? ne : 1));
+	uint8_t *touched = ctw_calloc(ctx, (size_t)(s->n_tris ? s->n_tris : 1), 1);
+	int64_t n = 0, flips = 0, i;
+
+	if (!e || !touched) {
+		ctw_free(ctx, e);
+		ctw_free(ctx, touched);
+		return -1;
+	}
+	for (int64_t t = 0; t < s->n_tris; t++)
+		for (int k = 0; k < 3; k++) {
+			int32_t a = s->tris[3 * t + k], b = s->tris[3 * t + (k + 1) % 3];
+			e[n].a = a < b ? a : b;
+			e[n].b = a < b ? b : a;
+			e[n].t[0] = (int32_t)t;
+			e[n].t[1] = -1;
+			n++;
+		}
+	qsort(e, (size_t)n, sizeof(*e), by_edge);
+	for (i = 0; i + 1 < n; i++) {
+		int32_t t0, t1, c, d, a, b;
+		double n0[3], n1[3], before, after;
+		int32_t *T0, *T1;
+		if (e[i].a != e[i + 1].a || e[i].b != e[i + 1].b || (i + 2 < n && e[i + 2].a == e[i].a && e[i + 2].b == e[i].b))
+			continue; /* not an edge of exactly two triangles */
+		t0 = e[i].t[0];
+		t1 = e[i + 1].t[0];
+		if (touched[t0] || touched[t1] || s->marker[t0] != s->marker[t1])
+			continue;
+		T0 = s->tris + 3 * t0;
+		T1 = s->tris + 3 * t1;
+		/* orient: T0 = (a, b, c), T1 = (b, a, d) */
+		for (int k = 0; k < 3; k++)
+			if ((T0[k] == e[i].a || T0[k] == e[i].b) && (T0[(k + 1) % 3] == e[i].a || T0[(k + 1) % 3] == e[i].b)) {
+				a = T0[k];
+				b = T0[(k + 1) % 3];
+				goto found;
+			}
+		continue;
+	found:
+		c = third(T0, a, b);
+		d = third(T1, a, b);
+		if (c < 0 || d < 0 || c == d)
+			continue;
+		tri_normal(s->xyz, T0, n0);
+		tri_normal(s->xyz, T1, n1);
+		if (n0[0] * n1[0] + n0[1] * n1[1] + n0[2] * n1[2] < cos(10.0 * CTW_PI / 180.0))
+			continue;
+		before = fmin(min_angle(s->xyz + 3 * a, s->xyz + 3 * b, s->xyz + 3 * c),
+			      min_angle(s->xyz + 3 * b, s->xyz + 3 * a, s->xyz + 3 * d));
+		after = fmin(min_angle(s->xyz + 3 * c, s->xyz + 3 * d, s->xyz + 3 * b),
+			     min_angle(s->xyz + 3 * d, s->xyz + 3 * c, s->xyz + 3 * a));
+		if (after <= before * 1.05)
+			continue;
+		{ /* the new edge c-d must not exist: search the sorted edge list */
+			edge_rec key = { c < d ? c : d, c < d ? d : c, { 0, 0 } };
+			if (bsearch(&key, e, (size_t)n, sizeof(*e), by_edge))
+				continue;
+		}
+		{ /* the flipped triangles keep the orientation: (c, d, b) and (d, c, a) */
+			int32_t n2[3];
+			double m0[3], m1[3];
+			T0[0] = c;
+			T0[1] = d;
+			T0[2] = b;
+			T1[0] = d;
+			T1[1] = c;
+			T1[2] = a;
+			tri_normal(s->xyz, T0, m0);
+			tri_normal(s->xyz, T1, m1);
+			if (m0[0] * n0[0] + m0[1] * n0[1] + m0[2] * n0[2] < 0.5 || m1[0] * n1[0] + m1[1] * n1[1] + m1[2] * n1[2] < 0.5) {
+				T0[0] = a; T0[1] = b; T0[2] = c;
+				T1[0] = b; T1[1] = a; T1[2] = d;
+				continue;
+			}
+			(void)n2;
+		}
+		touched[t0] = touched[t1] = 1;
+		flips++;
+	}
+	ctw_free(ctx, e);
+	ctw_free(ctx, touched);
+	return flips;
+}
+
+int ctw_surface_improve(ctw_ctx *ctx, ctw_surface *s, int iterations, int64_t *flips)
+{
+	const int64_t np = s->n_points, nt = s->n_tris;
+	double *sum = ctw_malloc(ctx, sizeof(double) * 3 * (size_t)(np ? np : 1)),
+	       *nrm = ctw_malloc(ctx, sizeof(double) * 3 * (size_t)(np ? np : 1));
+	int32_t *cnt = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(np ? np : 1)),
+		*mark = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(np ? np : 1));
+	int ret = CTW_OK;
+
+	*flips = 0;
+	if (!sum || !nrm || !cnt || !mark) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	for (int it = 0; it < iterations; it++) {
+		int64_t f = flip_pass(ctx, s);
+		if (f < 0) {
+			ret = CTW_ERR_NOMEM;
+			goto out;
+		}
+		*flips += f;
+		/* tangential relaxation of vertices inside one marker's region; the rims where markers
+		 * meet stay put, so a planar base stays planar and its border does not move */
+		memset(sum, 0, sizeof(double) * 3 * (size_t)np);
+		memset(nrm, 0, sizeof(double) * 3 * (size_t)np);
+		memset(cnt, 0, sizeof(int32_t) * (size_t)np);
+		for (int64_t v = 0; v < np; v++)
+			mark[v] = INT32_MIN;
+		for (int64_t t = 0; t < nt; t++) {
+			const int32_t *T = s->tris + 3 * t;
+			double n[3];
+			tri_normal(s->xyz, T, n);
+			for (int k = 0; k < 3; k++) {
+				int32_t v = T[k];
+				if (mark[v] == INT32_MIN)
+					mark[v] = s->marker[t];
+				else if (mark[v] != s->marker[t])
+					mark[v] = INT32_MAX; /* on a rim */
+				for (int j = 1; j <= 2; j++)
+					for (int c = 0; c < 3; c++)
+						sum[3 * v + c] += 0.5 * s->xyz[3 * T[(k + j) % 3] + c];
+				cnt[v]++;
+				for (int c = 0; c < 3; c++)
+					nrm[3 * v + c] += n[c];
+			}
+		}
+		for (int64_t v = 0; v < np; v++) {
+			double d[3], l, dn;
+			if (!cnt[v] || mark[v] == INT32_MAX)
+				continue;
+			l = sqrt(nrm[3 * v] * nrm[3 * v] + nrm[3 * v + 1] * nrm[3 * v + 1] + nrm[3 * v + 2] * nrm[3 * v + 2]);
+			if (l == 0)
+				continue;
+			for (int c = 0; c < 3; c++) {
+				nrm[3 * v + c] /= l;
+				d[c] = sum[3 * v + c] / cnt[v] - s->xyz[3 * v + c];
+			}
+			dn = d[0] * nrm[3 * v] + d[1] * nrm[3 * v + 1] + d[2] * nrm[3 * v + 2];
+			for (int c = 0; c < 3; c++)
+				s->xyz[3 * v + c] += 0.5 * (d[c] - dn * nrm[3 * v + c]);
+		}
+	}
+out:
+	ctw_free(ctx, sum);
+	ctw_free(ctx, nrm);
+	ctw_free(ctx, cnt);
+	ctw_free(ctx, mark);
 	return ret;
 }

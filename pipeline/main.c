@@ -769,6 +769,7 @@ static const opt mesh_opts[] = {
 						 "                           a *part_definition.json beside the file, else all epi" },
 	{ "--timeout", "S", "0", "give TetGen at most S seconds (0: no limit)" },
 	{ "-o|--output", "DIR", NULL, "output directory: mesh.vtu, surfaces.vtp, quality.txt (required)" },
+	{ "--keep-surface", NULL, NULL, "also write DIR/surface.smesh, the surface TetGen meshed" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -904,7 +905,7 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 				"tagged base", res.n_caps);
 	}
 	if ((ret = ctw_tmp_sibling(ctx, out, &tmp)) || (ret = ctw_mkdir_p(ctx, tmp)) ||
-	    (ret = ctw_mesh_write(ctx, &res, tmp)) || (ret = ctw_publish(ctx, tmp, out)))
+	    (ret = ctw_mesh_write(ctx, &res, vals[11] != NULL, tmp)) || (ret = ctw_publish(ctx, tmp, out)))
 		goto out;
 	{
 		char *q = NULL;
@@ -928,7 +929,7 @@ out:
 	if (ret && tmp)
 		discard(ctx, tmp);
 	ctw_free(ctx, tmp);
-	ctw_tetmesh_free(ctx, res.mesh);
+	ctw_mesh_result_release(ctx, &res);
 	ctw_labelmap_free(ctx, lm);
 	ctw_surface_free(ctx, surf);
 	return ret;
