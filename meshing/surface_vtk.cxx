@@ -519,7 +519,7 @@ extern "C" int ctw_vtk_clip_cap(ctw_ctx *ctx, const ctw_surface *s, const double
 		Ptr<vtkPolyData> pd = to_vtk(s->xyz, s->n_points, s->tris, s->n_tris);
 		// Vertices within eps of the plane are pushed to eps from it: otherwise the cut makes
 		// near-duplicate points (1e-3 mm apart) and the cap's ear-cut triangulation overlaps.
-		const double eps = 0.3 * mean_edge(s), nu[3] = { normal[0] / len, normal[1] / len, normal[2] / len };
+		const double eps = 0.1 * mean_edge(s), nu[3] = { normal[0] / len, normal[1] / len, normal[2] / len };
 		for (vtkIdType i = 0; eps > 0 && i < pd->GetNumberOfPoints(); i++) {
 			double x[3];
 			pd->GetPoint(i, x);
