@@ -15,7 +15,7 @@ trap 'rm -rf "$out"' EXIT
 "$build/cardiotwin" -q phantom --kind biv -o "$out/ph" >/dev/null
 /usr/bin/time -f "%e %U %M" -o "$out/t_ours" "$build/cardiotwin" -q mesh --labels "$out/ph/labels.nii.gz" \
 	--model biv --edge-length "$edge" --keep-surface -o "$out/m" >"$out/log" 2>&1
-vol=$(awk -v e="$edge" 'BEGIN { printf "%.6g", e * e * e / (6 * sqrt(2)) }')
+vol=$(awk -v e="$edge" 'BEGIN { printf "%.6g", 3 * e * e * e / (6 * sqrt(2)) }') # as meshing/mesh.c
 cp "$out/m/surface.smesh" "$out/surf.smesh"
 /usr/bin/time -f "%e %U %M" -o "$out/t_tetgen" tetgen -pq1.5/10a"$vol"Q "$out/surf.smesh" >/dev/null 2>&1
 tets=$(sed -n 's/^tetrahedra: //p' "$out/m/quality.txt")

@@ -673,6 +673,7 @@ int write_xml(ctw_ctx *ctx, vtkXMLWriter *w, vtkDataObject *data, const char *pa
 	w->SetDataModeToAppended();
 	w->EncodeAppendedDataOff();
 	w->SetCompressorTypeToZLib();
+	w->SetCompressionLevel(1); // fastest: level 5 costs seconds per million tetrahedra
 	w->SetHeaderTypeToUInt64();
 	// Write() returns 1 even when the file cannot be opened: check the error code and log too.
 	if (!w->Write() || w->GetErrorCode() != 0 || !last_err.empty())
