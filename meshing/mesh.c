@@ -355,6 +355,117 @@ static int remove_boundary_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg,
 	return *removed ? compact_points(ctx, m) : CTW_OK;
 }
 
+/* Smallest dihedral angle of the tetrahedra around vertex v (CSR adjacency), with v at x;
+ * -1 when one of them would be inverted or flat. */
+static double star_quality(ctw_tetmesh *m, const int64_t *start, const int32_t *adj, int32_t v, const double x[3])
+{
+	double keep[3], worst = 180.0;
+	memcpy(keep, m->xyz + 3 * v, sizeof(keep));
+	memcpy(m->xyz + 3 * v, x, sizeof(keep));
+	for (int64_t i = start[v]; i < start[v + 1] && worst > 0; i++) {
+		if (ctw_tetmesh_tet_volume(m, adj[i]) <= 1e-12)
+			worst = -1;
+		else
+			worst = fmin(worst, tet_min_dihedral(m, adj[i]));
+	}
+	memcpy(m->xyz + 3 * v, keep, sizeof(keep));
+	return worst;
+}
+
+/* Moves interior vertices of slivers (dihedral below min_deg) towards the centre of their
+ * neighbours where that raises the smallest dihedral angle around them (a guarded Laplacian
+ * smoothing; boundary vertices stay put, so the surface is kept). Tetrahedra must be positive. */
+static int smooth_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t *moved)
+{
+	int64_t *start = ctw_calloc(ctx, (size_t)m->n_points + 1, sizeof(int64_t));
+	int32_t *adj = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(4 * m->n_tets + 1));
+	uint8_t *fixed = ctw_calloc(ctx, (size_t)m->n_points + 1, 1);
+	int64_t *fill = NULL;
+	int ret = CTW_OK;
+
+	*moved = 0;
+	if (!start || !adj || !fixed || !(fill = ctw_malloc(ctx, sizeof(int64_t) * (size_t)(m->n_points + 1)))) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	for (int64_t i = 0; i < 4 * m->n_tets; i++)
+		start[m->tets[i] + 1]++;
+	for (int64_t v = 0; v < m->n_points; v++)
+		start[v + 1] += start[v];
+	memcpy(fill, start, sizeof(int64_t) * (size_t)m->n_points);
+	for (int64_t i = 0; i < 4 * m->n_tets; i++)
+		adj[fill[m->tets[i]]++] = (int32_t)(i / 4);
+	for (int64_t i = 0; i < 3 * m->n_tris; i++)
+		fixed[m->tris[i]] = 1;
+	for (int pass = 0; pass < 30; pass++) {
+		int64_t changed = 0;
+		for (int64_t t = 0; t < m->n_tets; t++) {
+			if (tet_min_dihedral(m, t) >= min_deg)
+				continue;
+			for (int k = 0; k < 4; k++) {
+				int32_t v = m->tets[4 * t + k];
+				double c[3] = { 0, 0, 0 }, cur[3], best_q, x[3];
+				int64_t n = 0;
+				if (fixed[v])
+					continue;
+				for (int64_t i = start[v]; i < start[v + 1]; i++)
+					for (int j = 0; j < 4; j++) {
+						int32_t w = m->tets[4 * adj[i] + j];
+						if (w == v)
+							continue;
+						for (int d = 0; d < 3; d++)
+							c[d] += m->xyz[3 * w + d];
+						n++;
+					}
+				for (int d = 0; d < 3; d++)
+					c[d] /= (double)n;
+				memcpy(cur, m->xyz + 3 * v, sizeof(cur));
+				best_q = star_quality(m, start, adj, v, cur);
+				{
+					int better = 0;
+					for (double f = 1.0; f > 0.1 && !better; f *= 0.5) {
+						double q;
+						for (int d = 0; d < 3; d++)
+							x[d] = cur[d] + f * (c[d] - cur[d]);
+						q = star_quality(m, start, adj, v, x);
+						if (q > best_q + 1e-9) {
+							memcpy(m->xyz + 3 * v, x, sizeof(x));
+							better = 1;
+						}
+					}
+					/* else a pattern search along the axes, steps a fraction of the distance to
+					 * the neighbours' centre */
+					double step = 0;
+					for (int d = 0; d < 3; d++)
+						step += (c[d] - cur[d]) * (c[d] - cur[d]);
+					step = fmax(sqrt(step), 1e-3);
+					for (double h = 0.5 * step; !better && h > 0.02 * step; h *= 0.5)
+						for (int d = 0; d < 6 && !better; d++) {
+							double q;
+							memcpy(x, cur, sizeof(x));
+							x[d / 2] += d % 2 ? -h : h;
+							q = star_quality(m, start, adj, v, x);
+							if (q > best_q + 1e-9) {
+								memcpy(m->xyz + 3 * v, x, sizeof(x));
+								better = 1;
+							}
+						}
+					changed += better;
+				}
+			}
+		}
+		*moved += changed;
+		if (!changed)
+			break;
+	}
+out:
+	ctw_free(ctx, start);
+	ctw_free(ctx, adj);
+	ctw_free(ctx, fixed);
+	ctw_free(ctx, fill);
+	return ret;
+}
+
 /* The epicardial node farthest from the base, towards the apex. */
 static int64_t apex_node(const ctw_tetmesh *m, const double p[3], const double n[3])
 {
@@ -568,7 +679,8 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 	if (to.max_volume_mm3 <= 0)
 		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
 	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)) ||
-	    (ret = remove_boundary_slivers(ctx, res->mesh, 5.0, &res->slivers_removed)))
+	    (ret = remove_boundary_slivers(ctx, res->mesh, 5.0, &res->slivers_removed)) ||
+	    (ret = smooth_slivers(ctx, res->mesh, 8.0, &res->vertices_smoothed)))
 		goto out;
 	res->plc = s;
 	s = NULL;
@@ -681,6 +793,7 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
 	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)) ||
 	    (ret = remove_boundary_slivers(ctx, res->mesh, 5.0, &res->slivers_removed)) ||
+	    (ret = smooth_slivers(ctx, res->mesh, 8.0, &res->vertices_smoothed)) ||
 	    (ret = fill_markers(ctx, res->mesh)))
 		goto out;
 	for (int64_t t = 0; t < res->mesh->n_tets; t++)
@@ -817,7 +930,8 @@ int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, int keep_plc, const
 		fprintf(f, " %lld", (long long)q->radius_edge_hist[k]);
 	fprintf(f, "\ndegenerate tetrahedra: %lld\ninverted tetrahedra: %lld\n", (long long)q->n_degenerate,
 		(long long)q->n_inverted);
-	fprintf(f, "boundary slivers removed: %lld\n", (long long)res->slivers_removed);
+	fprintf(f, "boundary slivers removed: %lld\nsliver vertices moved: %lld\n", (long long)res->slivers_removed,
+		(long long)res->vertices_smoothed);
 	fprintf(f, "mean edge: %.4f mm\nmesh volume: %.3f mm3\nreference volume: %.3f mm3\nvolume error: %.4f %%\n",
 		q->mean_edge_mm, q->volume_mm3, res->reference_volume_mm3, 100.0 * res->volume_error);
 	fprintf(f, "surface distance (symmetric mean): %.4f mm", res->surface_distance_mm);

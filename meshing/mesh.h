@@ -186,6 +186,7 @@ typedef struct ctw_mesh_result {
 	int64_t n_tagged[5];        /* boundary triangles per surface id                             */
 	ctw_surface *plc;           /* the closed surface given to TetGen (owned)                    */
 	int64_t slivers_removed;    /* boundary slivers (dihedral < 5 deg) TetGen left, removed      */
+	int64_t vertices_smoothed;  /* interior vertices of slivers moved to raise their angles      */
 } ctw_mesh_result;
 
 /* Frees what a result owns (mesh, plc) and clears it. */
