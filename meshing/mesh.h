@@ -52,6 +52,9 @@ typedef struct ctw_surface_report {
  * components nested inside an odd number of others (a cavity's wall), which face inwards, so the
  * enclosed volume of a shell is the wall's. Never fails on bad geometry, only CTW_ERR_NOMEM. */
 CTW_API int ctw_surface_repair(ctw_ctx *ctx, ctw_surface *s, ctw_surface_report *rep);
+/* The same, merging points closer than merge_mm (when larger than 1e-6 of the size): collapses
+ * the near-zero edges of real surfaces, whose triangles are then removed as degenerate. */
+CTW_API int ctw_surface_repair_merge(ctw_ctx *ctx, ctw_surface *s, double merge_mm, ctw_surface_report *rep);
 
 /* Checks that s is closed (no boundary edge), manifold (edges and vertices) and free of
  * self-intersections (exact-enough triangle-triangle tests on a spatial grid). Returns CTW_OK

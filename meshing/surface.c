@@ -828,6 +828,11 @@ static int make_manifold(ctw_ctx *ctx, ctw_surface *s, uint8_t *keep, int32_t *n
  * holes (a zero-area sliver between two others, say): ctw_surface_check reports them. */
 int ctw_surface_repair(ctw_ctx *ctx, ctw_surface *s, ctw_surface_report *rep)
 {
+	return ctw_surface_repair_merge(ctx, s, 0.0, rep);
+}
+
+int ctw_surface_repair_merge(ctw_ctx *ctx, ctw_surface *s, double merge_mm, ctw_surface_report *rep)
+{
 	double lo[3], hi[3], diag, thr;
 	int32_t *map = NULL, *nb = NULL;
 	uint8_t *keep = NULL;
@@ -844,7 +849,7 @@ int ctw_surface_repair(ctw_ctx *ctx, ctw_surface *s, ctw_surface_report *rep)
 	if (!(map = alloc_n(ctx, (size_t)s->n_points, sizeof(*map))) ||
 	    !(keep = alloc_n(ctx, (size_t)s->n_tris, 1)))
 		goto out;
-	if ((ret = merge_points(ctx, s, diag, lo, map, &rep->merged_points)))
+	if ((ret = merge_points(ctx, s, merge_mm > 1e-6 * diag ? merge_mm / 1e-6 : diag, lo, map, &rep->merged_points)))
 		goto out;
 	/* degenerate: a repeated vertex, or twice the area below 1e-12 of the diagonal squared */
 	thr = 1e-12 * diag * diag;

@@ -287,7 +287,7 @@ bool recap(Soup &m, const double n[3], const double p0[3])
 		}
 	const size_t n_rim = global.size(), n_seg = seg.size() / 2;
 	if (!n_seg)
-		return (fprintf(stderr,"recap fail 1\n"), false);
+		return false;
 	double h = 0, lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
 	for (size_t t = 0; t < nt; t++) // the walls' mean edge (the rim's is shorter: cut edges)
 		for (int e = 0; m.mark[t] != 0 && e < 3; e++) {
@@ -356,27 +356,16 @@ bool recap(Soup &m, const double n[3], const double p0[3])
 			continue;
 		const double area = (b[0] - a[0]) * (d[1] - a[1]) - (b[1] - a[1]) * (d[0] - a[0]);
 		if (area == 0)
-			return (fprintf(stderr,"recap fail 2\n"), false);
+			return false;
 		const int32_t t[3] = { (int32_t)c[0], (int32_t)(area > 0 ? c[1] : c[2]), (int32_t)(area > 0 ? c[2] : c[1]) };
 		for (int e = 0; e < 3; e++)
 			if (!dir.insert((uint64_t)t[e] * nl + (uint64_t)t[(e + 1) % 3]).second)
-				return (fprintf(stderr,"recap fail 3\n"), false);
+				return false;
 		cap.insert(cap.end(), t, t + 3);
 	}
-	size_t open = 0;
-	for (uint64_t k : dir)
-		open += !dir.count((k % nl) * nl + k / nl);
-	if (open != n_seg)
-		fprintf(stderr,"recap fail 4\n");
-	for (size_t k = 0; k < n_seg; k++)
-		if (!dir.count((uint64_t)seg[2 * k] * nl + (uint64_t)seg[2 * k + 1])) {
-			const double *A = &P[2 * (size_t)seg[2 * k]], *B = &P[2 * (size_t)seg[2 * k + 1]];
-			fprintf(stderr, "missing seg %zu: (%.6f %.6f)-(%.6f %.6f) len %.4f h %.3f rev %d\n", k, A[0], A[1], B[0], B[1], std::hypot(A[0]-B[0],A[1]-B[1]), h, (int)dir.count((uint64_t)seg[2 * k + 1] * nl + (uint64_t)seg[2 * k]));
-			for (size_t i = 0; i < P.size() / 2; i++) { double dd = std::hypot(P[2*i]-(A[0]+B[0])/2, P[2*i+1]-(A[1]+B[1])/2); if (dd < 1.0) fprintf(stderr, "  near pt %zu (%.6f %.6f) d %.4f %s\n", i, P[2*i], P[2*i+1], dd, i < n_rim ? "rim" : "lattice"); }
-		}
 	for (size_t k = 0; k < n_seg; k++)
 		if (!dir.count((uint64_t)seg[2 * k] * nl + (uint64_t)seg[2 * k + 1]))
-			return (fprintf(stderr,"recap fail 5\n"), false);
+			return false;
 	// replace: old cap out, lattice points and new cap in
 	for (size_t i = n_rim; i < P.size() / 2; i++) {
 		global.push_back((int32_t)(m.xyz.size() / 3));
