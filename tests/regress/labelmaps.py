@@ -31,3 +31,17 @@ def write_nrrd(path, a, spacing=(1, 1, 1), origin=(0, 0, 0), direction=np.eye(3)
                  "encoding: raw\nendian: little\n\n" % ((types[a.dtype.type], a.shape[2], a.shape[1], a.shape[0])
                  + cols[0] + cols[1] + cols[2] + tuple(origin))).encode())
         f.write(np.ascontiguousarray(a).tobytes())
+
+
+def base_plane_error(truth_xml, plane_field):
+    """(degrees between the plane's normal and the phantom's long axis, mm from the true base
+    point to the plane), for `cardiotwin info`'s "base plane: px py pz normal nx ny nz"."""
+    import math
+    import xml.etree.ElementTree as ET
+    pl = ET.parse(truth_xml).getroot().find("placement")
+    bp = [float(x) for x in pl.get("base_point_lps_mm").split()]
+    ax = [float(x) for x in pl.get("long_axis_lps").split()]
+    v = plane_field.replace("normal", "").split()
+    p, n = [float(x) for x in v[:3]], [float(x) for x in v[3:]]
+    ang = math.degrees(math.acos(min(1, sum(a * b for a, b in zip(n, ax)))))
+    return ang, abs(sum((b - q) * c for b, q, c in zip(bp, p, n)))

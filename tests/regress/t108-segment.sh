@@ -31,14 +31,8 @@ cp "$T/out" "$T/biv.csv"
 # point within 1 mm of the plane
 run 0 "$CTW" info "$T/biv.nii.gz"
 /usr/bin/python3 - "$T/ph/truth.xml" "$(field 'base plane')" <<'PY' || fail "base plane off"
-import sys, math, xml.etree.ElementTree as ET
-pl = ET.parse(sys.argv[1]).getroot().find("placement")
-bp = [float(x) for x in pl.get("base_point_lps_mm").split()]
-ax = [float(x) for x in pl.get("long_axis_lps").split()]
-v = sys.argv[2].replace("normal", "").split()
-p, n = [float(x) for x in v[:3]], [float(x) for x in v[3:]]
-ang = math.degrees(math.acos(min(1, sum(a * b for a, b in zip(n, ax)))))
-dist = abs(sum((b - q) * c for b, q, c in zip(bp, p, n)))
+import sys, labelmaps as lm
+ang, dist = lm.base_plane_error(sys.argv[1], sys.argv[2])
 print("base plane: normal %.2f deg from the long axis, true base point %.3f mm from the plane" % (ang, dist))
 assert ang < 2 and dist < 1, (ang, dist)
 PY
@@ -72,14 +66,8 @@ run 0 "$CTW" evaluate --ref "$T/ph/labels.nii.gz" --test "$T/la.nii.gz" --labels
 dice_ok 1 2 3 103
 run 0 "$CTW" info "$T/la.nii.gz"
 /usr/bin/python3 - "$T/ph/truth.xml" "$(field 'base plane')" <<'PY' || fail "valve base plane off"
-import sys, math, xml.etree.ElementTree as ET
-pl = ET.parse(sys.argv[1]).getroot().find("placement")
-bp = [float(x) for x in pl.get("base_point_lps_mm").split()]
-ax = [float(x) for x in pl.get("long_axis_lps").split()]
-v = sys.argv[2].replace("normal", "").split()
-p, n = [float(x) for x in v[:3]], [float(x) for x in v[3:]]
-ang = math.degrees(math.acos(min(1, sum(a * b for a, b in zip(n, ax)))))
-dist = abs(sum((b - q) * c for b, q, c in zip(bp, p, n)))
+import sys, labelmaps as lm
+ang, dist = lm.base_plane_error(sys.argv[1], sys.argv[2])
 print("valve base plane: normal %.2f deg from the long axis, true base point %.3f mm from the plane" % (ang, dist))
 assert ang < 3 and dist < 1.5, (ang, dist)
 PY
