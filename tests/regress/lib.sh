@@ -4,6 +4,9 @@ set -u
 : "${CTW:?}" "${CTW_DATA:?}" "${CTW_SRC:?}"
 T=$(mktemp -d /tmp/ctw_regress.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+# a salt of the test's own, so no test writes the installation's salt into $HOME
+export CTW_SALT_FILE="$T/salt"
+head -c 32 /dev/urandom >"$CTW_SALT_FILE"
 failures=0
 
 fail() {
