@@ -22,37 +22,6 @@
 #include "ctw.h"
 #include "mesh.h"
 
-#ifdef CTW_TEST_SURFACE_STUB
-/* Temporary stand-ins until meshing/surface.c provides them. */
-int ctw_surface_new(ctw_ctx *ctx, int64_t n_points, int64_t n_tris, ctw_surface **out)
-{
-	ctw_surface *s = ctw_calloc(ctx, 1, sizeof(*s));
-	if (!s)
-		return CTW_ERR_NOMEM;
-	s->n_points = n_points;
-	s->n_tris = n_tris;
-	s->xyz = ctw_calloc(ctx, (size_t)(3 * n_points + 1), sizeof(double));
-	s->tris = ctw_calloc(ctx, (size_t)(3 * n_tris + 1), sizeof(int32_t));
-	s->marker = ctw_calloc(ctx, (size_t)(n_tris + 1), sizeof(int32_t));
-	if (!s->xyz || !s->tris || !s->marker) {
-		ctw_surface_free(ctx, s);
-		return CTW_ERR_NOMEM;
-	}
-	*out = s;
-	return CTW_OK;
-}
-
-void ctw_surface_free(ctw_ctx *ctx, ctw_surface *s)
-{
-	if (!s)
-		return;
-	ctw_free(ctx, s->xyz);
-	ctw_free(ctx, s->tris);
-	ctw_free(ctx, s->marker);
-	ctw_free(ctx, s);
-}
-#endif
-
 #define R_BALL 20.0
 #define PI 3.14159265358979323846
 
