@@ -163,6 +163,36 @@ CTW_API int ctw_vtk_write_vtu(ctw_ctx *ctx, const ctw_tetmesh *m, const ctw_fiel
 CTW_API int ctw_vtk_write_vtp(ctw_ctx *ctx, const double *xyz, int64_t n_points, const int32_t *tris,
 			      const int32_t *marker, int64_t n_tris, const char *array, const char *path);
 
+/* ---- reading meshes back (mesh_read.c, gmsh.c, meshio_vtk.cxx) -------------------------------- */
+
+/* A mesh read from disk: tetrahedra with region tags, boundary triangles with ctw_surface_id
+ * markers, the apex node (-1 when the file names none), and the point and cell fields found. */
+typedef struct ctw_mesh_in {
+	ctw_tetmesh *mesh;
+	int64_t apex_node;
+	ctw_field **fields;
+	int n_fields;
+} ctw_mesh_in;
+
+/* Reads path: a directory written by the mesh or fibre stage (mesh.vtu + surfaces.vtp, the
+ * point counts must agree), or a Gmsh MSH 4.1 file (.msh; ASCII or binary) whose physical
+ * groups are named (BASE, ENDO or LV_ENDO, RV_ENDO, EPI; a physical point named EPIPT or APEX is
+ * the apex; volume groups become region tags). CTW_ERR_IO, CTW_ERR_FORMAT naming the file and
+ * the problem. On success *out owns everything: ctw_mesh_in_release(). */
+CTW_API int ctw_mesh_read(ctw_ctx *ctx, const char *path, ctw_mesh_in *out);
+CTW_API void ctw_mesh_in_release(ctw_ctx *ctx, ctw_mesh_in *in);
+/* The field named name in in (NULL when absent). */
+CTW_API const ctw_field *ctw_mesh_in_field(const ctw_mesh_in *in, const char *name);
+
+/* VTU (tetrahedra only, cell array "tag", field data "apex_node", every numeric point and cell
+ * array as a field) and VTP (triangles, integer cell array `array`, whose point count must be
+ * n_points) readers of the VTK adapter. CTW_ERR_IO, CTW_ERR_FORMAT naming the file. */
+CTW_API int ctw_vtk_read_vtu(ctw_ctx *ctx, const char *path, ctw_mesh_in *out);
+CTW_API int ctw_vtk_read_vtp_tris(ctw_ctx *ctx, const char *path, const char *array, int64_t n_points,
+				  int32_t **tris, int32_t **marker, int64_t *n_tris);
+/* Gmsh MSH 4.1 reader (pure C). */
+CTW_API int ctw_gmsh_read(ctw_ctx *ctx, const char *path, ctw_mesh_in *out);
+
 /* ---- the stage (mesh.c) ----------------------------------------------------------------------- */
 
 typedef struct ctw_mesh_opts {

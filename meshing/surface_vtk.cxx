@@ -702,12 +702,12 @@ extern "C" int ctw_vtk_write_vtu(ctw_ctx *ctx, const ctw_tetmesh *m, const ctw_f
 				return ctw_error(ctx, CTW_ERR_INVALID, path, "field '%s' has %lld values of %d components for %lld %s",
 						 f->name, (long long)f->n, f->n_comp, (long long)want,
 						 f->loc == CTW_ON_CELLS ? "cells" : "points");
-			Ptr<vtkFloatArray> a = make<vtkFloatArray>();
+			Ptr<vtkDoubleArray> a = make<vtkDoubleArray>();
 			a->SetName(f->name);
 			a->SetNumberOfComponents(f->n_comp);
 			a->SetNumberOfTuples((vtkIdType)f->n);
 			if (f->n)
-				std::memcpy(a->GetPointer(0), f->values, sizeof(float) * (size_t)f->n * (size_t)f->n_comp);
+				std::memcpy(a->GetPointer(0), f->values, sizeof(double) * (size_t)f->n * (size_t)f->n_comp);
 			(f->loc == CTW_ON_CELLS ? (vtkFieldData *)ug->GetCellData() : ug->GetPointData())->AddArray(a);
 		}
 		for (int i = 0; i < n_ints; i++) {

@@ -250,7 +250,7 @@ typedef struct ctw_field {     /* e.g. "fiber", CTW_ON_CELLS, 3 components, n_te
 	ctw_field_loc loc;
 	int n_comp;
 	int64_t n;             /* number of points or cells                             */
-	float *values;         /* n*n_comp, component fastest, owned                     */
+	double *values;        /* n*n_comp, component fastest, owned                     */
 } ctw_field;
 
 /* Allocates a zeroed field; name is truncated to 31 bytes (CTW_ERR_INVALID if longer). */

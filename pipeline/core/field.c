@@ -1,4 +1,4 @@
-/* field.c: ctw_field, a named per-point or per-cell array of float vectors on a mesh. */
+/* field.c: ctw_field, a named per-point or per-cell array of double vectors on a mesh. */
 #include "ctw.h"
 
 #include <string.h>
@@ -18,7 +18,7 @@ int ctw_field_new(ctw_ctx *ctx, const char *name, ctw_field_loc loc, int n_comp,
 	f = ctw_calloc(ctx, 1, sizeof(*f));
 	if (!f)
 		return CTW_ERR_NOMEM;
-	f->values = ctw_calloc(ctx, (size_t)n * (size_t)n_comp, sizeof(float));
+	f->values = ctw_calloc(ctx, (size_t)n * (size_t)n_comp, sizeof(double));
 	if (!f->values) {
 		ctw_free(ctx, f);
 		return CTW_ERR_NOMEM;

@@ -517,9 +517,9 @@ static void test_vtk_write_vtu(void **state)
 	m->region[0] = 1, m->region[1] = 2;
 	assert_int_equal(ctw_field_new(ctx, "fiber", CTW_ON_CELLS, 3, 2, &fiber), CTW_OK);
 	assert_int_equal(ctw_field_new(ctx, "phi", CTW_ON_POINTS, 1, 5, &phi), CTW_OK);
-	fiber->values[0] = 1, fiber->values[4] = 0.6f, fiber->values[5] = 0.8f;
+	fiber->values[0] = 1, fiber->values[4] = 0.6, fiber->values[5] = 0.8;
 	for (int i = 0; i < 5; i++)
-		phi->values[i] = 0.25f * (float)i;
+		phi->values[i] = 0.25 * i;
 	const ctw_field *fields[2] = { fiber, phi };
 	const char *path = tmp_path("mesh.vtu");
 	assert_int_equal(ctw_vtk_write_vtu(ctx, m, fields, 2, names, values, 1, path), CTW_OK);

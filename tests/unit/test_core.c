@@ -370,7 +370,7 @@ static void test_core_field_name(void **state)
 			 CTW_ERR_INVALID);
 	assert_null(f);
 	assert_int_equal(ctw_field_new(ctx, "phi_epi", CTW_ON_POINTS, 1, 3, &f), CTW_OK);
-	assert_true(f->values[2] == 0.0f && f->n == 3);
+	assert_true(f->values[2] == 0.0 && f->n == 3);
 	ctw_field_free(ctx, f);
 	ctw_ctx_free(ctx);
 }
