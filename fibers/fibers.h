@@ -82,19 +82,21 @@ CTW_API int ctw_lvgen(ctw_ctx *ctx, const ctw_lvgen_opts *o, ctw_tetmesh **out, 
 
 /* ---- frames and quaternions (frame.c, spec §1.5); 3x3 matrices row-major, Q[r][c] ------------- */
 
-/* Q = [e0 | e1 | e2] from the apicobasal gradient u and the transmural gradient v (Bayer's order:
+/* (Matrix arguments that are inputs are not modified; they are not const because C11 cannot
+ * pass a double[3][3] to a const double[3][3] parameter without a cast.)
+ * Q = [e0 | e1 | e2] from the apicobasal gradient u and the transmural gradient v (Bayer's order:
  * e1 = u/|u|, e2 = v orthogonalised against e1, e0 = e1 x e2). Returns 0, or -1 when |u| or the
  * orthogonal part of v is zero (Q undefined, left as the identity). */
 CTW_API int ctw_frame_axis(const double u[3], const double v[3], double Q[3][3]);
 /* R = Q Rz(alpha) Rx(beta), angles in degrees. */
-CTW_API void ctw_frame_orient(const double Q[3][3], double alpha_deg, double beta_deg, double R[3][3]);
-CTW_API void ctw_rot2quat(const double Q[3][3], double q[4]);   /* Shepperd, q = (w, x, y, z) */
+CTW_API void ctw_frame_orient(double Q[3][3], double alpha_deg, double beta_deg, double R[3][3]);
+CTW_API void ctw_rot2quat(double Q[3][3], double q[4]);   /* Shepperd, q = (w, x, y, z) */
 CTW_API void ctw_quat2rot(const double q[4], double Q[3][3]);
 CTW_API void ctw_slerp(const double q1[4], const double q2[4], double t, double q[4]);
 /* Bayer's bi-directional slerp (the candidate of Qa with two axes flipped closest to Qb). */
-CTW_API void ctw_bislerp(const double Qa[3][3], const double Qb[3][3], double t, double Q[3][3]);
+CTW_API void ctw_bislerp(double Qa[3][3], double Qb[3][3], double t, double Q[3][3]);
 /* Plain quaternion slerp of rotation matrices (shortest path, no candidate flipping). */
-CTW_API void ctw_slerp_rot(const double Qa[3][3], const double Qb[3][3], double t, double Q[3][3]);
+CTW_API void ctw_slerp_rot(double Qa[3][3], double Qb[3][3], double t, double Q[3][3]);
 
 /* ---- LDRB (ldrb.c) ------------------------------------------------------------------------------ */
 
@@ -123,10 +125,14 @@ typedef struct ctw_fiber_opts {
 typedef struct ctw_fiber_result {
 	int biv;                           /* the mesh has rv_endo faces                            */
 	int64_t n_points, n_tets;
-	double *f, *s, *n;                 /* 3*n_tets each: fibre, sheet, sheet normal (unit)      */
-	double *helix;                     /* n_tets helix angle (deg) in the local frame           */
-	int8_t *cell_region;               /* n_tets: 1 LV, 2 RV, 3 septum (angle set used)         */
-	double *phi_epi, *phi_lv, *phi_rv, *psi_ab;  /* n_points each (phi_rv zero for LV)          */
+	/* fields named as written (specs/fibers.md §5.2): per tetrahedron "fiber", "sheet",
+	 * "sheet_normal" (3 components, unit, f x s = n), "helix_angle" (deg, in the frame of
+	 * grad psi_ab and grad phi_epi), "fiber_region" (1 LV, 2 RV, 3 septum); per node "phi_epi",
+	 * "phi_lv", "phi_rv" (zero for an LV mesh), "psi_ab". fields[] lists them in that order. */
+	ctw_field *fiber, *sheet, *sheet_normal, *helix_angle, *fiber_region;
+	ctw_field *phi_epi, *phi_lv, *phi_rv, *psi_ab;
+	ctw_field *fields[9];
+	int n_fields;
 	int64_t apex_node;
 	ctw_solve_info solve_lv, solve_rv, solve_ab; /* the transmural and apicobasal solves       */
 	double setup_seconds, rule_seconds, total_seconds;

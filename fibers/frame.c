@@ -48,7 +48,7 @@ int ctw_frame_axis(const double u[3], const double v[3], double Q[3][3])
 	return 0;
 }
 
-void ctw_frame_orient(const double Q[3][3], double alpha_deg, double beta_deg, double R[3][3])
+void ctw_frame_orient(double Q[3][3], double alpha_deg, double beta_deg, double R[3][3])
 {
 	const double ca = cos(alpha_deg * DEG), sa = sin(alpha_deg * DEG);
 	const double cb = cos(beta_deg * DEG), sb = sin(beta_deg * DEG);
@@ -70,7 +70,7 @@ static void qnormalize(double q[4])
 			q[k] /= n;
 }
 
-void ctw_rot2quat(const double Q[3][3], double q[4])
+void ctw_rot2quat(double Q[3][3], double q[4])
 {
 	const double t = Q[0][0] + Q[1][1] + Q[2][2];
 
@@ -142,7 +142,7 @@ void ctw_slerp(const double q1[4], const double q2[4], double t, double q[4])
 	qnormalize(q);
 }
 
-void ctw_bislerp(const double Qa[3][3], const double Qb[3][3], double t, double Q[3][3])
+void ctw_bislerp(double Qa[3][3], double Qb[3][3], double t, double Q[3][3])
 {
 	double qa[4], qb[4], cand[4][4], q[4], best = -1;
 	int m = 0;
@@ -163,7 +163,7 @@ void ctw_bislerp(const double Qa[3][3], const double Qb[3][3], double t, double 
 	ctw_quat2rot(q, Q);
 }
 
-void ctw_slerp_rot(const double Qa[3][3], const double Qb[3][3], double t, double Q[3][3])
+void ctw_slerp_rot(double Qa[3][3], double Qb[3][3], double t, double Q[3][3])
 {
 	double qa[4], qb[4], q[4];
 

@@ -774,8 +774,8 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 		     ctw_mesh_result *res)
 {
 	ctw_tetgen_opts to = o->tetgen;
-	double sum[3] = { 0, 0, 0 }, cen[3] = { 0, 0, 0 };
-	int64_t nbase = 0;
+	double sum[3] = { 0, 0, 0 }, cen[3] = { 0, 0, 0 }, *ref = NULL;
+	int64_t nbase = 0, ref_n = 0;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -787,10 +787,41 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 		int m = s->marker[t];
 		s->marker[t] = m >= 0 && m < n_tag_of && tag_of[m] ? tag_of[m] : CTW_SURF_EPI;
 	}
+	/* openings: ears on their rims (triangles with two boundary edges, lying in the cut plane
+	 * of a clipped vessel) removed, since a cap folds over them and TetGen's facet recovery
+	 * then never ends; each opening closed by a fan around its centroid, which is planar when
+	 * the rim is; the fan's slivers are then remeshed with the rest */
+	{
+		int64_t ears = 0;
+		if ((ret = ctw_surface_trim_ears(ctx, s, &ears)))
+			goto out;
+		if (ears)
+			ctw_log(ctx, CTW_LOG_INFO, "mesh", "surface: %lld triangles with two boundary edges removed from the rims "
+				"of openings", (long long)ears);
+	}
 	if ((ret = ctw_surface_cap_holes(ctx, s, CTW_SURF_BASE, &res->n_caps)) ||
 	    (ret = ctw_surface_check(ctx, s, &res->surface)))
 		goto out;
 	res->reference_volume_mm3 = ctw_surface_volume(s);
+	/* the reference for the surface distance: the closed input's points */
+	ref_n = s->n_points;
+	if (!(ref = ctw_malloc(ctx, sizeof(double) * 3 * (size_t)(ref_n ? ref_n : 1)))) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(ref, s->xyz, sizeof(double) * 3 * (size_t)ref_n);
+	/* remeshed at the target edge length: real surfaces carry needles and near-zero edges
+	 * (60 triangles with an angle below 5 degrees in the VaMPy atrium) that TetGen's quality
+	 * refinement follows down to their own size */
+	{
+		int64_t splits, collapses, n0 = s->n_tris;
+		if ((ret = ctw_surface_remesh(ctx, s, o->edge_mm, 10, &splits, &collapses)) ||
+		    (ret = ctw_surface_repair(ctx, s, &res->surface)) || (ret = ctw_surface_check(ctx, s, &res->surface)))
+			goto out;
+		ctw_log(ctx, CTW_LOG_INFO, "mesh", "surface remeshed at %.3g mm: %lld -> %lld triangles (%lld splits, %lld "
+			"collapses), volume %.1f -> %.1f mm3", o->edge_mm, (long long)n0, (long long)s->n_tris,
+			(long long)splits, (long long)collapses, res->reference_volume_mm3, ctw_surface_volume(s));
+	}
 	if (to.max_volume_mm3 <= 0)
 		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
 	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)) ||
@@ -847,9 +878,9 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 					memcpy(bp + 3 * nbp++, res->mesh->xyz + 3 * v, 3 * sizeof(double));
 				}
 			}
-		ret = ctw_point_distance(ctx, bp, nbp, s->xyz, s->n_points, &m_ab, &max);
+		ret = ctw_point_distance(ctx, bp, nbp, ref, ref_n, &m_ab, &max);
 		if (!ret)
-			ret = ctw_point_distance(ctx, s->xyz, s->n_points, bp, nbp, &m_ba, &max);
+			ret = ctw_point_distance(ctx, ref, ref_n, bp, nbp, &m_ba, &max);
 		res->plc = s;
 		s = NULL;
 		res->surface_distance_mm = 0.5 * (m_ab + m_ba);
@@ -860,6 +891,7 @@ out:
 	if (ret)
 		ctw_mesh_result_release(ctx, res);
 	ctw_surface_free(ctx, s);
+	ctw_free(ctx, ref);
 	return ret;
 }
 
@@ -944,6 +976,10 @@ int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, int keep_plc, const
 		(long long)res->surface.merged_points, (long long)res->surface.removed_degenerate,
 		(long long)res->surface.removed_duplicate, (long long)res->surface.removed_nonmanifold,
 		(long long)res->surface.flipped, res->n_caps);
+	if (res->n_caps)
+		fprintf(f, "openings: %d capped and tagged base (rim ears trimmed, each closed by a fan around its "
+			   "centroid, then remeshed with the wall at the edge length: planar caps for planar rims)\n",
+			res->n_caps);
 	if (ferror(f))
 		ret = ctw_error(ctx, CTW_ERR_IO, txt, "cannot write");
 	if (fclose(f) && !ret)

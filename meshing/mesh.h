@@ -249,6 +249,24 @@ CTW_API int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, int keep_pl
 /* Names of surface ids ("epi", "lv_endo", "rv_endo", "base"); NULL for others. */
 CTW_API const char *ctw_surface_name(int id);
 
+/* ---- openings and remeshing of real surfaces (surface.c) ------------------------------------- */
+
+/* Removes, repeatedly, the triangles with two or three boundary edges ("ears" on the rim of an
+ * opening: a clipped vessel often leaves a triangle lying in the cut plane, which folds over a
+ * cap); *removed counts them. CTW_ERR_INVALID (bad indices), CTW_ERR_NOMEM. */
+CTW_API int ctw_surface_trim_ears(ctw_ctx *ctx, ctw_surface *s, int64_t *removed);
+
+/* Isotropic remeshing towards edges of edge_mm (Botsch and Kobbelt 2004), `iterations` rounds
+ * of: split edges longer than 4/3 edge_mm, collapse edges shorter than 4/5 edge_mm (shortest
+ * first; only where the link condition holds, no triangle turns by more than 30 degrees and no
+ * edge longer than 4/3 edge_mm appears), then ctw_surface_improve() (flips, tangential
+ * relaxation). Markers are kept: edges between two markers (the rim of a cap) are features,
+ * split but never crossed, their vertices move only along them, so planar caps stay planar.
+ * Removes the needles and near-zero edges of real surfaces and turns a fan cap into a cap of
+ * regular triangles. *splits, *collapses count the operations. CTW_ERR_INVALID, CTW_ERR_NOMEM. */
+CTW_API int ctw_surface_remesh(ctw_ctx *ctx, ctw_surface *s, double edge_mm, int iterations, int64_t *splits,
+			       int64_t *collapses);
+
 #ifdef __cplusplus
 }
 #endif

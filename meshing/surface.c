@@ -1939,3 +1939,382 @@ out:
 	ctw_free(ctx, mark);
 	return ret;
 }
+
+/* ---- openings: trimming rim ears ------------------------------------------------------------- */
+
+int ctw_surface_trim_ears(ctw_ctx *ctx, ctw_surface *s, int64_t *removed)
+{
+	int ret;
+
+	*removed = 0;
+	if ((ret = check_indices(ctx, s)))
+		return ret;
+	for (int pass = 0; pass < 100; pass++) {
+		edge_map em = { 0, NULL, NULL };
+		uint8_t *nb = NULL, *keep = NULL;
+		int64_t n = 0;
+		if ((ret = edge_map_build(ctx, s->tris, s->n_tris, s->n_points, &em)))
+			return ret;
+		if (!(nb = zalloc_n(ctx, (size_t)s->n_tris, 1)) || !(keep = alloc_n(ctx, (size_t)s->n_tris, 1))) {
+			ctw_free(ctx, nb);
+			edge_map_release(ctx, &em);
+			return CTW_ERR_NOMEM;
+		}
+		for (int64_t e = 0; e < em.n_edges; e++)
+			if (em.first[e + 1] - em.first[e] == 1)
+				nb[em.he[em.first[e]] / 3]++;
+		edge_map_release(ctx, &em);
+		for (int64_t t = 0; t < s->n_tris; t++) {
+			keep[t] = nb[t] < 2;
+			n += !keep[t];
+		}
+		if (n)
+			compact_tris(s, keep);
+		ctw_free(ctx, nb);
+		ctw_free(ctx, keep);
+		*removed += n;
+		if (!n)
+			break;
+	}
+	return CTW_OK;
+}
+
+/* ---- isotropic remeshing: split, collapse, flip, relax ------------------------------------- */
+
+static double elen(const ctw_surface *s, int32_t a, int32_t b)
+{
+	return dist3(s->xyz + 3 * a, s->xyz + 3 * b);
+}
+
+/* The edges of s with their (first two) triangles; t[1] = -1 on a boundary, and edges of more
+ * than two triangles get t[1] = -2 (left alone). Sorted by (a, b). */
+static int rm_edges(ctw_ctx *ctx, const ctw_surface *s, edge_rec **out, int64_t *n_out)
+{
+	edge_rec *e = ctw_malloc(ctx, sizeof(edge_rec) * (size_t)(3 * s->n_tris + 1));
+	int64_t n = 0, w = 0;
+	if (!e)
+		return CTW_ERR_NOMEM;
+	for (int64_t t = 0; t < s->n_tris; t++)
+		for (int k = 0; k < 3; k++) {
+			int32_t a = s->tris[3 * t + k], b = s->tris[3 * t + (k + 1) % 3];
+			e[n].a = a < b ? a : b;
+			e[n].b = a < b ? b : a;
+			e[n].t[0] = (int32_t)t;
+			e[n].t[1] = -1;
+			n++;
+		}
+	qsort(e, (size_t)n, sizeof(*e), by_edge);
+	for (int64_t i = 0; i < n;) {
+		int64_t j = i + 1;
+		while (j < n && e[j].a == e[i].a && e[j].b == e[i].b)
+			j++;
+		e[w] = e[i];
+		e[w].t[1] = j - i == 2 ? e[i + 1].t[0] : j - i == 1 ? -1 : -2;
+		w++;
+		i = j;
+	}
+	*out = e;
+	*n_out = w;
+	return CTW_OK;
+}
+
+/* Whether edge r is a feature: a boundary, non-manifold, or between two markers. */
+static int rm_feature(const ctw_surface *s, const edge_rec *r)
+{
+	return r->t[1] < 0 || s->marker[r->t[0]] != s->marker[r->t[1]];
+}
+
+/* Splits edges longer than hi at their midpoints (each triangle once per pass). Returns the
+ * number of splits, -1 out of memory. */
+static int64_t rm_split(ctw_ctx *ctx, ctw_surface *s, double hi)
+{
+	edge_rec *e = NULL;
+	uint8_t *touched = NULL;
+	int64_t n = 0, nlong = 0, done = 0;
+	if (rm_edges(ctx, s, &e, &n))
+		return -1;
+	for (int64_t i = 0; i < n; i++)
+		nlong += e[i].t[1] >= 0 && elen(s, e[i].a, e[i].b) > hi;
+	if (!nlong || s->n_points + nlong > INT32_MAX || s->n_tris + 2 * nlong > INT32_MAX / 4) {
+		ctw_free(ctx, e);
+		return 0;
+	}
+	{
+		double *x = ctw_realloc(ctx, s->xyz, sizeof(double) * 3 * (size_t)(s->n_points + nlong));
+		int32_t *tr, *mk;
+		if (x)
+			s->xyz = x;
+		tr = x ? ctw_realloc(ctx, s->tris, sizeof(int32_t) * 3 * (size_t)(s->n_tris + 2 * nlong)) : NULL;
+		if (tr)
+			s->tris = tr;
+		mk = tr ? ctw_realloc(ctx, s->marker, sizeof(int32_t) * (size_t)(s->n_tris + 2 * nlong)) : NULL;
+		if (mk)
+			s->marker = mk;
+		touched = mk ? zalloc_n(ctx, (size_t)(s->n_tris + 2 * nlong), 1) : NULL;
+		if (!touched) {
+			ctw_free(ctx, e);
+			return -1;
+		}
+	}
+	for (int64_t i = 0; i < n; i++) {
+		const edge_rec *r = &e[i];
+		int32_t m;
+		if (r->t[1] < 0 || touched[r->t[0]] || touched[r->t[1]] || elen(s, r->a, r->b) <= hi)
+			continue;
+		m = (int32_t)s->n_points++;
+		for (int c = 0; c < 3; c++)
+			s->xyz[3 * m + c] = 0.5 * (s->xyz[3 * r->a + c] + s->xyz[3 * r->b + c]);
+		for (int j = 0; j < 2; j++) {
+			int32_t *T = s->tris + 3 * r->t[j], *N = s->tris + 3 * s->n_tris;
+			memcpy(N, T, 3 * sizeof(int32_t));
+			for (int k = 0; k < 3; k++) {
+				if (T[k] == r->b)
+					T[k] = m; /* (.., a, m, ..) */
+				if (N[k] == r->a)
+					N[k] = m; /* (.., m, b, ..) */
+			}
+			s->marker[s->n_tris] = s->marker[r->t[j]];
+			touched[r->t[j]] = touched[s->n_tris] = 1;
+			s->n_tris++;
+		}
+		done++;
+	}
+	ctw_free(ctx, e);
+	ctw_free(ctx, touched);
+	return done;
+}
+
+/* Removes points no triangle uses and renumbers. CTW_ERR_NOMEM. */
+static int rm_compact_points(ctw_ctx *ctx, ctw_surface *s)
+{
+	int32_t *map = alloc_n(ctx, (size_t)s->n_points, sizeof(int32_t));
+	int64_t k = 0;
+	if (!map)
+		return CTW_ERR_NOMEM;
+	for (int64_t v = 0; v < s->n_points; v++)
+		map[v] = -1;
+	for (int64_t i = 0; i < 3 * s->n_tris; i++)
+		map[s->tris[i]] = 0;
+	for (int64_t v = 0; v < s->n_points; v++)
+		if (map[v] == 0) {
+			memmove(s->xyz + 3 * k, s->xyz + 3 * v, 3 * sizeof(double));
+			map[v] = (int32_t)k++;
+		}
+	for (int64_t i = 0; i < 3 * s->n_tris; i++)
+		s->tris[i] = map[s->tris[i]];
+	s->n_points = k;
+	ctw_free(ctx, map);
+	return CTW_OK;
+}
+
+typedef struct rm_short {
+	double len;
+	int64_t e;
+} rm_short;
+
+static int by_len(const void *x, const void *y)
+{
+	const rm_short *p = x, *q = y;
+	return (p->len > q->len) - (p->len < q->len);
+}
+
+/* Whether collapsing a into b (a removed, its triangles moved to b) keeps the surface valid:
+ * only the two triangles of the edge vanish (link condition), no neighbour of the edge drops to
+ * two triangles, no triangle turns by more than 30 degrees or gets an edge longer than hi. */
+static int rm_can_collapse(const ctw_surface *s, const int64_t *vs, const int32_t *vt, int32_t a, int32_t b,
+			   int32_t t0, int32_t t1, const int32_t *deg, double hi)
+{
+	int32_t c = third(s->tris + 3 * t0, a, b), d = third(s->tris + 3 * t1, a, b);
+	int common = 0;
+	if (c < 0 || d < 0 || c == d || deg[c] <= 3 || deg[d] <= 3)
+		return 0;
+	/* link condition: common neighbours of a and b are c and d only */
+	for (int64_t i = vs[a]; i < vs[a + 1]; i++) {
+		const int32_t *T = s->tris + 3 * vt[i];
+		for (int k = 0; k < 3; k++) {
+			int32_t x = T[k];
+			int seen = 0;
+			if (x == a || x == b)
+				continue;
+			for (int64_t i2 = vs[a]; i2 < i && !seen; i2++)
+				for (int k2 = 0; k2 < 3; k2++)
+					seen |= s->tris[3 * vt[i2] + k2] == x;
+			for (int k2 = 0; k2 < k; k2++)
+				seen |= T[k2] == x;
+			if (seen)
+				continue;
+			for (int64_t j = vs[b]; j < vs[b + 1]; j++) {
+				const int32_t *U = s->tris + 3 * vt[j];
+				if (U[0] == x || U[1] == x || U[2] == x) {
+					common++;
+					break;
+				}
+			}
+		}
+	}
+	if (common != 2)
+		return 0;
+	for (int64_t i = vs[a]; i < vs[a + 1]; i++) {
+		int32_t t = vt[i], U[3];
+		double n0[3], n1[3];
+		if (t == t0 || t == t1)
+			continue;
+		memcpy(U, s->tris + 3 * t, sizeof(U));
+		tri_normal(s->xyz, U, n0);
+		for (int k = 0; k < 3; k++)
+			if (U[k] == a)
+				U[k] = b;
+		tri_normal(s->xyz, U, n1);
+		if (dot3(n0, n1) < 0.866 || min_angle(s->xyz + 3 * U[0], s->xyz + 3 * U[1], s->xyz + 3 * U[2]) < 0.02)
+			return 0;
+		for (int k = 0; k < 3; k++)
+			if (U[k] != b && elen(s, b, U[k]) > hi)
+				return 0;
+	}
+	return 1;
+}
+
+/* Collapses edges shorter than lo, shortest first, each vertex's neighbourhood once per pass.
+ * Feature vertices (on a rim between markers) move only along their feature line, corners not
+ * at all. Returns the number of collapses, -1 out of memory. */
+static int64_t rm_collapse(ctw_ctx *ctx, ctw_surface *s, double lo, double hi)
+{
+	edge_rec *e = NULL;
+	rm_short *sh = NULL;
+	int64_t n = 0, ns = 0, done = 0, *vs = NULL;
+	int32_t *vt = NULL, *deg = NULL, *nfeat = NULL;
+	uint8_t *locked = NULL, *dead = NULL;
+	const int64_t np = s->n_points, nt = s->n_tris;
+
+	if (rm_edges(ctx, s, &e, &n))
+		return -1;
+	if (!(sh = alloc_n(ctx, (size_t)n, sizeof(*sh))) || !(vs = zalloc_n(ctx, (size_t)np + 1, sizeof(*vs))) ||
+	    !(vt = alloc_n(ctx, 3 * (size_t)nt, sizeof(*vt))) || !(deg = zalloc_n(ctx, (size_t)np, sizeof(*deg))) ||
+	    !(nfeat = zalloc_n(ctx, (size_t)np, sizeof(*nfeat))) || !(locked = zalloc_n(ctx, (size_t)np, 1)) ||
+	    !(dead = zalloc_n(ctx, (size_t)nt, 1))) {
+		done = -1;
+		goto out;
+	}
+	for (int64_t i = 0; i < 3 * nt; i++) {
+		vs[s->tris[i] + 1]++;
+		deg[s->tris[i]]++;
+	}
+	for (int64_t v = 0; v < np; v++)
+		vs[v + 1] += vs[v];
+	{
+		int64_t *fill = alloc_n(ctx, (size_t)np, sizeof(*fill));
+		if (!fill) {
+			done = -1;
+			goto out;
+		}
+		memcpy(fill, vs, sizeof(*fill) * (size_t)np);
+		for (int64_t i = 0; i < 3 * nt; i++)
+			vt[fill[s->tris[i]]++] = (int32_t)(i / 3);
+		ctw_free(ctx, fill);
+	}
+	for (int64_t i = 0; i < n; i++) {
+		if (rm_feature(s, &e[i])) {
+			nfeat[e[i].a]++;
+			nfeat[e[i].b]++;
+		}
+		if (e[i].t[1] >= 0) {
+			double l = elen(s, e[i].a, e[i].b);
+			if (l < lo) {
+				sh[ns].len = l;
+				sh[ns++].e = i;
+			}
+		}
+	}
+	qsort(sh, (size_t)ns, sizeof(*sh), by_len);
+	for (int64_t i = 0; i < ns; i++) {
+		const edge_rec *r = &e[sh[i].e];
+		int32_t a = r->a, b = r->b, tmp;
+		int feat = rm_feature(s, r), ok = 0;
+		if (locked[a] || locked[b] || dead[r->t[0]] || dead[r->t[1]])
+			continue;
+		/* a is removed: prefer removing the vertex with fewer feature edges */
+		if (nfeat[a] > nfeat[b]) {
+			tmp = a;
+			a = b;
+			b = tmp;
+		}
+		for (int dir = 0; dir < 2 && !ok; dir++) {
+			if (dir) {
+				tmp = a;
+				a = b;
+				b = tmp;
+			}
+			if (!(nfeat[a] == 0 || (nfeat[a] == 2 && feat && nfeat[b] >= 1)))
+				continue;
+			ok = rm_can_collapse(s, vs, vt, a, b, r->t[0], r->t[1], deg, hi);
+		}
+		if (!ok)
+			continue;
+		dead[r->t[0]] = dead[r->t[1]] = 1;
+		for (int64_t j = vs[a]; j < vs[a + 1]; j++)
+			for (int k = 0; k < 3; k++) {
+				int32_t *T = s->tris + 3 * vt[j];
+				locked[T[k]] = 1;
+				if (T[k] == a && !dead[vt[j]])
+					T[k] = b;
+			}
+		for (int64_t j = vs[b]; j < vs[b + 1]; j++)
+			for (int k = 0; k < 3; k++)
+				locked[s->tris[3 * vt[j] + k]] = 1;
+		done++;
+	}
+	if (done) {
+		for (int64_t t = 0; t < nt; t++)
+			dead[t] = !dead[t]; /* keep */
+		compact_tris(s, dead);
+		if (rm_compact_points(ctx, s))
+			done = -1;
+	}
+out:
+	ctw_free(ctx, e);
+	ctw_free(ctx, sh);
+	ctw_free(ctx, vs);
+	ctw_free(ctx, vt);
+	ctw_free(ctx, deg);
+	ctw_free(ctx, nfeat);
+	ctw_free(ctx, locked);
+	ctw_free(ctx, dead);
+	return done;
+}
+
+int ctw_surface_remesh(ctw_ctx *ctx, ctw_surface *s, double edge_mm, int iterations, int64_t *splits,
+		       int64_t *collapses)
+{
+	const double hi = 4.0 / 3.0 * edge_mm, lo = 0.8 * edge_mm;
+	int ret;
+
+	*splits = *collapses = 0;
+	if (!(edge_mm > 0))
+		return ctw_error(ctx, CTW_ERR_INVALID, "surface", "remesh: edge length must be positive");
+	if ((ret = check_indices(ctx, s)))
+		return ret;
+	for (int it = 0; it < iterations; it++) {
+		int64_t k, f, changed = 0;
+		for (int pass = 0; pass < 8; pass++) {
+			if ((k = rm_split(ctx, s, hi)) < 0)
+				return CTW_ERR_NOMEM;
+			*splits += k;
+			changed += k;
+			if (!k)
+				break;
+		}
+		for (int pass = 0; pass < 4; pass++) {
+			if ((k = rm_collapse(ctx, s, lo, hi)) < 0)
+				return CTW_ERR_NOMEM;
+			*collapses += k;
+			changed += k;
+			if (!k)
+				break;
+		}
+		if ((ret = ctw_surface_improve(ctx, s, 1, &f)))
+			return ret;
+		if (!changed && !f)
+			break;
+	}
+	return CTW_OK;
+}

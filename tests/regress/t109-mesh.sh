@@ -1,7 +1,7 @@
 # t109: meshing (issue #5): the phantom's LV and BiV myocardium as tetrahedra with region tags
 # and tagged boundary surfaces, volume within 2 % of truth.xml, no degenerate tetrahedra, minimum
 # dihedral >= 5 degrees, read back by independent readers (meshio, VTK's Python module); real
-# surfaces (pyansys LV with its surface ids, the VaMPy atrium with its openings capped); bad
+# surfaces (pyansys LV with its surface ids; the VaMPy atrium is t111); bad
 # label maps (parts touching along an edge, a one-voxel wall) give exit 3 with the place, never a
 # crash. Pins issue #5 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
@@ -82,8 +82,7 @@ has "$T/m-rodero/quality.txt" "inverted tetrahedra: 0"
 grep -q "boundary tags: epi [1-9][0-9]*, lv_endo [1-9][0-9]*, rv_endo 0, base [1-9]" "$T/m-rodero/quality.txt" || fail "rodero tags"
 awk -v a="$(q "$T/m-rodero/quality.txt" 'dihedral angle min')" 'BEGIN { exit !(a >= 5) }' || fail "rodero: min dihedral"
 awk -v e="$(q "$T/m-rodero/quality.txt" 'volume error')" 'BEGIN { exit !(e < 0.5 && e > -0.5) }' || fail "rodero: volume"
-# The VaMPy atrium (open vessel inlets) is not meshed here yet: its capped openings still give
-# degenerate tetrahedra (issue #5 stays open for it).
+# The VaMPy atrium (open vessel inlets): t111-mesh-atrium.sh.
 
 # bad label maps: exit 3 with the place and a hint, nothing written
 /usr/bin/python3 - "$T" <<'PY' || fail "writing bad label maps"

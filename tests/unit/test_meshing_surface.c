@@ -447,6 +447,62 @@ static void test_meshing_surface_hole(void **state)
 	ctw_ctx_free(ctx);
 }
 
+/* Rim ears trimmed, an opening fan-capped, then remeshed: closed, manifold, free of
+ * intersections, regular triangles near the target edge, volume and the cap's marker kept. */
+static void test_meshing_surface_remesh(void **state)
+{
+	ctw_ctx *ctx = ctw_ctx_new();
+	const double c[3] = { 0, 0, 0 };
+	soup s = { 0 };
+	ctw_surface *surf;
+	ctw_surface_report rep;
+	int n_holes = 0;
+	int64_t ears = -1, splits = 0, collapses = 0, w = 0, nbase = 0;
+	double v0, worst = 180.0, edge = 1.0;
+
+	(void)state;
+	icosphere(&s, 16, c, 10.0);
+	surf = to_surface(ctx, &s);
+	for (int64_t t = 0; t < surf->n_tris; t++) { /* a polar opening */
+		double z = 0.0;
+		for (int j = 0; j < 3; j++)
+			z += surf->xyz[3 * surf->tris[3 * t + j] + 2] / 3.0;
+		if (z > 8.0)
+			continue;
+		memmove(surf->tris + 3 * w, surf->tris + 3 * t, 3 * sizeof(int32_t));
+		w++;
+	}
+	surf->n_tris = w;
+	assert_int_equal(ctw_surface_trim_ears(ctx, surf, &ears), CTW_OK);
+	assert_true(ears >= 0);
+	assert_int_equal(ctw_surface_cap_holes(ctx, surf, CTW_SURF_BASE, &n_holes), CTW_OK);
+	assert_int_equal(n_holes, 1);
+	assert_int_equal(ctw_surface_check(ctx, surf, &rep), CTW_OK);
+	v0 = ctw_surface_volume(surf);
+	assert_int_equal(ctw_surface_remesh(ctx, surf, edge, 10, &splits, &collapses), CTW_OK);
+	assert_true(splits > 0 && collapses > 0);
+	assert_int_equal(ctw_surface_check(ctx, surf, &rep), CTW_OK);
+	assert_near(ctw_surface_volume(surf), v0, 0.01 * v0);
+	assert_true(ctw_surface_mean_edge(surf) > 0.7 * edge && ctw_surface_mean_edge(surf) < 1.2 * edge);
+	for (int64_t t = 0; t < surf->n_tris; t++) {
+		const double *p[3] = { surf->xyz + 3 * surf->tris[3 * t], surf->xyz + 3 * surf->tris[3 * t + 1],
+				       surf->xyz + 3 * surf->tris[3 * t + 2] };
+		for (int k = 0; k < 3; k++) {
+			const double *o = p[k], *x = p[(k + 1) % 3], *y = p[(k + 2) % 3];
+			double u[3] = { x[0] - o[0], x[1] - o[1], x[2] - o[2] }, v[3] = { y[0] - o[0], y[1] - o[1], y[2] - o[2] };
+			double cs = (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) /
+				    sqrt((u[0] * u[0] + u[1] * u[1] + u[2] * u[2]) * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]));
+			worst = fmin(worst, acos(cs) * 180.0 / PI);
+		}
+		nbase += surf->marker[t] == CTW_SURF_BASE;
+	}
+	assert_true(worst > 10.0);
+	assert_true(nbase > 20); /* the fan of long slivers became a cap of regular triangles */
+	ctw_surface_free(ctx, surf);
+	soup_free(&s);
+	ctw_ctx_free(ctx);
+}
+
 static void test_meshing_surface_touching_vertex(void **state)
 {
 	ctw_ctx *ctx = ctw_ctx_new();
@@ -1278,6 +1334,7 @@ int main(void)
 		cmocka_unit_test(test_meshing_surface_sphere_measures),
 		cmocka_unit_test(test_meshing_surface_cube),
 		cmocka_unit_test(test_meshing_surface_hole),
+		cmocka_unit_test(test_meshing_surface_remesh),
 		cmocka_unit_test(test_meshing_surface_touching_vertex),
 		cmocka_unit_test(test_meshing_surface_touching_edge),
 		cmocka_unit_test(test_meshing_surface_interpenetrating),
