@@ -15,6 +15,7 @@
 #include "ctw.h"
 #include "dicom.h"
 #include "export.h"
+#include "fibers.h"
 #include "fs.h"
 #include "image.h"
 #include "mesh.h"
@@ -901,8 +902,8 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		if (ret)
 			goto out;
 		if (res.n_caps)
-			ctw_log(ctx, CTW_LOG_WARN, vals[1], "%d openings closed with fans of triangles around their centroids, "
-				"tagged base", res.n_caps);
+			ctw_log(ctx, CTW_LOG_WARN, vals[1], "%d openings closed (rim ears trimmed, capped, then the whole surface "
+				"remeshed at the edge length, so caps are planar), tagged base", res.n_caps);
 	}
 	if ((ret = ctw_tmp_sibling(ctx, out, &tmp)) || (ret = ctw_mkdir_p(ctx, tmp)) ||
 	    (ret = ctw_mesh_write(ctx, &res, vals[11] != NULL, tmp)) || (ret = ctw_publish(ctx, tmp, out)))
@@ -932,6 +933,180 @@ out:
 	ctw_mesh_result_release(ctx, &res);
 	ctw_labelmap_free(ctx, lm);
 	ctw_surface_free(ctx, surf);
+	return ret;
+}
+
+/* ---- fibers ------------------------------------------------------------------------------------ */
+
+static const opt fibers_opts[] = {
+	{ "--mesh", "DIR|FILE.msh", NULL, "a mesh directory (mesh.vtu + surfaces.vtp) or a Gmsh 4.1 file (required)" },
+	{ "--model", "lv|biv|auto", "auto", "biv needs rv_endo faces; auto: biv when the mesh has them" },
+	{ "--mode", "linear|bayer", "linear", "LDRB rule: linear (B, continuity-preserving) or bayer (A, as published)" },
+	{ "--alpha-endo", "DEG", "60", "helix angle at the endocardium" },
+	{ "--alpha-epi", "DEG", "-60", "helix angle at the epicardium" },
+	{ "--beta-endo", "DEG", "0", "sheet angle at the endocardium" },
+	{ "--beta-epi", "DEG", "0", "sheet angle at the epicardium" },
+	{ "--rv-angles", "AE,AP,BE,BP", NULL, "separate RV free-wall angles (alpha endo, epi, beta endo, epi)" },
+	{ "--septum-angles", "AE,AP,BE,BP", NULL, "separate septum angles" },
+	{ "--apex", "NODE", NULL, "apex node (default: the mesh's apex, else the epicardial node farthest from the base)" },
+	{ "--tolerance", "RTOL", "1e-10", "relative residual of the CG solves" },
+	{ "--precond", "jacobi|ssor", "jacobi", "CG preconditioner" },
+	{ "--threads", "N", "0", "threads (0: all cores)" },
+	{ "-o|--output", "DIR", NULL, "output directory: mesh.vtu with the fibres and fields, surfaces.vtp, fibers.txt" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int parse_angles4(ctw_ctx *ctx, const char *name, const char *s, ctw_angles *a)
+{
+	double v[4];
+	char *end;
+	const char *p = s;
+
+	for (int k = 0; k < 4; k++) {
+		v[k] = strtod(p, &end);
+		if (end == p || (k < 3 && *end != ',') || (k == 3 && *end))
+			return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "%s takes four angles in degrees A,B,C,D, not '%s'", name, s);
+		p = end + 1;
+	}
+	a->alpha_endo = v[0], a->alpha_epi = v[1], a->beta_endo = v[2], a->beta_epi = v[3];
+	return CTW_OK;
+}
+
+/* The record of a fibre run: parameters as used, solves, and the helix angle per depth. */
+static int write_fibers_txt(ctw_ctx *ctx, const char *path, const ctw_fiber_opts *o, const ctw_fiber_result *r)
+{
+	static const char *const rn[3] = { "lv", "rv", "septum" };
+	const ctw_angles *sets[3] = { &o->lv, o->has_rv ? &o->rv : &o->lv, o->has_sept ? &o->sept : &o->lv };
+	FILE *f = fopen(path, "w");
+	int ret = CTW_OK;
+
+	if (!f)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot create: %s", strerror(errno));
+	fprintf(f, "model: %s\nmode: %s\n", r->biv ? "biv" : "lv", o->mode == CTW_LDRB_BAYER ? "bayer (A)" : "linear (B)");
+	for (int g = 0; g < 3; g++)
+		fprintf(f, "angles %s: alpha_endo %g alpha_epi %g beta_endo %g beta_epi %g\n", rn[g], sets[g]->alpha_endo,
+			sets[g]->alpha_epi, sets[g]->beta_endo, sets[g]->beta_epi);
+	fprintf(f, "frame: fiber = Q[:,0], sheet = Q[:,2] (transmural when beta = 0), sheet_normal = fiber x sheet\n");
+	fprintf(f, "points: %lld\ntetrahedra: %lld\napex node: %lld\n", (long long)r->n_points, (long long)r->n_tets,
+		(long long)r->apex_node);
+	fprintf(f, "solver: CG %s, rtol %g\n", o->solver.precond == CTW_PC_SSOR ? "SSOR" : "Jacobi", o->solver.rtol);
+	fprintf(f, "solve phi_lv: %d iterations, residual %.3g, %.3f s, %lld clamped\n", r->solve_lv.iterations,
+		r->solve_lv.rel_residual, r->solve_lv.seconds, (long long)r->solve_lv.clamped);
+	if (r->biv)
+		fprintf(f, "solve phi_rv: %d iterations, residual %.3g, %.3f s, %lld clamped\n", r->solve_rv.iterations,
+			r->solve_rv.rel_residual, r->solve_rv.seconds, (long long)r->solve_rv.clamped);
+	fprintf(f, "solve psi_ab: %d iterations, residual %.3g, %.3f s, %lld clamped\n", r->solve_ab.iterations,
+		r->solve_ab.rel_residual, r->solve_ab.seconds, (long long)r->solve_ab.clamped);
+	fprintf(f, "degenerate tetrahedra: %lld\nfallback frames: %lld\n", (long long)r->n_degenerate_tets,
+		(long long)r->n_fallback);
+	fprintf(f, "time: assembly %.3f s, rule %.3f s, total %.3f s\n", r->setup_seconds, r->rule_seconds, r->total_seconds);
+	fprintf(f, "helix angle (deg) by transmural depth phi_epi: region bin_from bin_to count mean sd\n");
+	for (int g = 0; g < 3; g++)
+		for (int b = 0; b < CTW_HELIX_BINS; b++)
+			if (r->helix_count[g][b])
+				fprintf(f, "helix %s %.1f %.1f %lld %.2f %.2f\n", rn[g], (double)b / CTW_HELIX_BINS,
+					(double)(b + 1) / CTW_HELIX_BINS, (long long)r->helix_count[g][b], r->helix_mean[g][b],
+					r->helix_sd[g][b]);
+	if (ferror(f))
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write");
+	if (fclose(f) && !ret)
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", strerror(errno));
+	return ret;
+}
+
+static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	ctw_fiber_opts fo = CTW_FIBER_OPTS_INIT;
+	ctw_fiber_result res;
+	ctw_mesh_in in;
+	const char *out = vals[13];
+	const char *names[] = { "apex_node" };
+	char *tmp = NULL, *vtu = NULL, *vtp = NULL, *txt = NULL;
+	double threads = 0;
+	int ret, want_biv = 0;
+
+	(void)argc;
+	(void)argv;
+	memset(&res, 0, sizeof(res));
+	memset(&in, 0, sizeof(in));
+	if (!vals[0] || !out)
+		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "give --mesh DIR and -o DIR");
+	if (vals[1] && strcmp(vals[1], "lv") && strcmp(vals[1], "biv") && strcmp(vals[1], "auto"))
+		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "--model must be lv, biv or auto");
+	want_biv = vals[1] && !strcmp(vals[1], "biv");
+	if (vals[2] && strcmp(vals[2], "linear") && strcmp(vals[2], "bayer"))
+		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "--mode must be linear or bayer");
+	fo.mode = vals[2] && !strcmp(vals[2], "bayer") ? CTW_LDRB_BAYER : CTW_LDRB_LINEAR;
+	if ((vals[3] && (ret = parse_double(ctx, "fibers", "--alpha-endo", vals[3], -1e6, 1e6, &fo.lv.alpha_endo))) ||
+	    (vals[4] && (ret = parse_double(ctx, "fibers", "--alpha-epi", vals[4], -1e6, 1e6, &fo.lv.alpha_epi))) ||
+	    (vals[5] && (ret = parse_double(ctx, "fibers", "--beta-endo", vals[5], -1e6, 1e6, &fo.lv.beta_endo))) ||
+	    (vals[6] && (ret = parse_double(ctx, "fibers", "--beta-epi", vals[6], -1e6, 1e6, &fo.lv.beta_epi))) ||
+	    (vals[7] && (ret = parse_angles4(ctx, "--rv-angles", vals[7], &fo.rv))) ||
+	    (vals[8] && (ret = parse_angles4(ctx, "--septum-angles", vals[8], &fo.sept))) ||
+	    (vals[10] && (ret = parse_double(ctx, "fibers", "--tolerance", vals[10], 1e-15, 0.1, &fo.solver.rtol))) ||
+	    (vals[12] && (ret = parse_double(ctx, "fibers", "--threads", vals[12], 0, 64, &threads))))
+		return ret;
+	fo.has_rv = vals[7] != NULL;
+	fo.has_sept = vals[8] != NULL;
+	fo.solver.threads = (int)threads;
+	if (vals[11] && strcmp(vals[11], "jacobi") && strcmp(vals[11], "ssor"))
+		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "--precond must be jacobi or ssor");
+	fo.solver.precond = vals[11] && !strcmp(vals[11], "ssor") ? CTW_PC_SSOR : CTW_PC_JACOBI;
+	if ((ret = ctw_fiber_opts_check(ctx, &fo)))
+		return ret;
+	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
+		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
+
+	if ((ret = ctw_mesh_read(ctx, vals[0], &in)))
+		goto out;
+	fo.apex_node = in.apex_node;
+	if (vals[9]) {
+		uint64_t n;
+		if ((ret = parse_u64(ctx, "fibers", "--apex", vals[9], &n)))
+			goto out;
+		if ((int64_t)n >= in.mesh->n_points) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "fibers", "--apex %s is not a node of the mesh (%lld nodes)", vals[9],
+					(long long)in.mesh->n_points);
+			goto out;
+		}
+		fo.apex_node = (int64_t)n;
+	}
+	if ((ret = ctw_fibers_compute(ctx, vals[0], in.mesh, want_biv, &fo, &res)))
+		goto out;
+	if (vals[1] && !strcmp(vals[1], "lv") && res.biv)
+		ctw_log(ctx, CTW_LOG_WARN, vals[0], "--model lv on a mesh with rv_endo faces: computed as biv");
+	if ((ret = ctw_tmp_sibling(ctx, out, &tmp)) || (ret = ctw_mkdir_p(ctx, tmp)) ||
+	    (ret = ctw_path_join(ctx, tmp, "mesh.vtu", &vtu)) || (ret = ctw_path_join(ctx, tmp, "surfaces.vtp", &vtp)) ||
+	    (ret = ctw_path_join(ctx, tmp, "fibers.txt", &txt)))
+		goto out;
+	if ((ret = ctw_vtk_write_vtu(ctx, in.mesh, (const ctw_field *const *)res.fields, res.n_fields, names, &res.apex_node,
+				     1, vtu)) ||
+	    (ret = ctw_vtk_write_vtp(ctx, in.mesh->xyz, in.mesh->n_points, in.mesh->tris, in.mesh->tri_marker,
+				     in.mesh->n_tris, "surface", vtp)) ||
+	    (ret = write_fibers_txt(ctx, txt, &fo, &res)) || (ret = ctw_publish(ctx, tmp, out)))
+		goto out;
+	{
+		char *q = NULL;
+		if (!ctw_path_join(ctx, out, "fibers.txt", &q)) {
+			FILE *f = fopen(q, "r");
+			char line[512];
+			while (f && fgets(line, sizeof(line), f))
+				fputs(line, stdout);
+			if (f)
+				fclose(f);
+		}
+		ctw_free(ctx, q);
+	}
+	printf("fibers: written to %s\n", out);
+out:
+	if (ret && tmp)
+		discard(ctx, tmp);
+	ctw_free(ctx, tmp);
+	ctw_free(ctx, vtu);
+	ctw_free(ctx, vtp);
+	ctw_free(ctx, txt);
+	ctw_fiber_result_release(ctx, &res);
+	ctw_mesh_in_release(ctx, &in);
 	return ret;
 }
 
@@ -1045,6 +1220,11 @@ static const command commands[] = {
 	  "Tetrahedral mesh of the myocardium (TetGen) with region tags (1 LV, 2 RV), boundary triangles\n"
 	  "tagged epi, lv_endo, rv_endo, base, an apex node, and its quality and fidelity.",
 	  mesh_opts, cmd_mesh, 0, 0 },
+	{ "fibers", "--mesh DIR|FILE.msh [--model lv|biv] [--mode linear|bayer] [angles] -o DIR",
+	  "Rule-based myocardial fibres (LDRB, Bayer 2012) from Laplace-Dirichlet fields: per tetrahedron\n"
+	  "fiber, sheet, sheet_normal and helix angle, per node phi_epi, phi_lv, phi_rv, psi_ab, in\n"
+	  "DIR/mesh.vtu; the helix angle against transmural depth in DIR/fibers.txt.",
+	  fibers_opts, cmd_fibers, 0, 0 },
 	{ "phantom", "--kind lv|biv -o DIR [--spacing MM] [--noise SD] [--seed N]",
 	  "Write an analytic CT-like heart: DIR/image.nii.gz, DIR/labels.nii.gz (canonical labels),\n"
 	  "DIR/dicom/ (the image as a DICOM series) and DIR/truth.xml (exact label volumes).",
