@@ -18,10 +18,9 @@ build: deps
 
 demo: build
 	./$(BUILD)/cardiotwin --version
-	./$(BUILD)/cardiotwin phantom --kind biv --noise 10 --seed 1 -o $(DEMO)/phantom-biv
-	./$(BUILD)/cardiotwin info $(DEMO)/phantom-biv/image.nii.gz
-	./$(BUILD)/cardiotwin info $(DEMO)/phantom-biv/dicom
-	@echo "demo: outputs in $(DEMO)/phantom-biv (image, labels, DICOM series, truth.xml)"
+	./$(BUILD)/cardiotwin run cases/phantom-biv.xml -o $(DEMO)
+	./$(BUILD)/cardiotwin verify $(DEMO)/phantom-biv
+	@echo "demo: the package is $(DEMO)/phantom-biv (model/{opencarp,vtk,gmsh,febio,tetgen}, provenance.xml)"
 
 # Every test: the full build, then the pure-C core under AddressSanitizer and UBSan.
 test: build test-sanitize

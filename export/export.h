@@ -1,5 +1,7 @@
-/* export.h: the export stage (packages, provenance, QA images). So far: the versions of the
- * libraries it writes with, for --version and provenance. */
+/* export.h: the export stage: writers of simulation formats (openCARP, legacy VTK, Gmsh 4.1,
+ * FEBio 4.0, TetGen/Chaste; VTU/VTP come from the VTK adapter in meshing/), the W3C PROV-XML
+ * provenance record (libxml2), SHA256SUMS, and the versions of the libraries used. Pure C.
+ * Formats: specs/formats.md. Units: mm, except openCARP (micrometres). */
 #ifndef CTW_EXPORT_H
 #define CTW_EXPORT_H
 
@@ -13,6 +15,149 @@ extern "C" {
 CTW_API const char *ctw_libxml2_version(void);
 /* Version of the libpng library linked in (runtime), e.g. "1.6.39". Static string. */
 CTW_API const char *ctw_libpng_version(void);
+
+/* ---- the model every writer takes (model.c and one file per format) ------------------------- */
+
+typedef struct ctw_model {
+	const ctw_tetmesh *mesh;        /* positively oriented tets, region tags, boundary triangles
+					 * with ctw_surface_id markers, oriented outwards
+					 * (ctw_model_orient)                                        */
+	const double *fiber, *sheet;    /* 3 * n_tets each (unit, orthogonal), or both NULL          */
+	const ctw_field *const *fields; /* further point/cell fields (phi_epi, ..., helix_angle);
+					 * only the VTK writer writes them                           */
+	int n_fields;
+	int64_t apex_node;              /* -1: none                                                  */
+	const char *title;              /* one line for headers/comments (never PHI), e.g. case id   */
+} ctw_model;
+
+/* Orients every tetrahedron of m positively (swapping corners 2 and 3) and every boundary
+ * triangle outwards (away from the tetrahedron it bounds); counts of what was flipped (either
+ * pointer may be NULL). CTW_ERR_FORMAT naming `what`, the triangle's index, surface, nodes and
+ * centroid when a triangle is not a face of exactly one tetrahedron (an interior face, no face,
+ * a repeated node, the nodes of another triangle), or for indices out of range; CTW_ERR_NOMEM.
+ * On error the tetrahedra may already be reoriented, the triangles are not. */
+CTW_API int ctw_model_orient(ctw_ctx *ctx, const char *what, ctw_tetmesh *m, int64_t *flipped_tets,
+			     int64_t *flipped_tris);
+/* For each boundary triangle of m, the tetrahedron it is a face of (owner[i]) and that
+ * tetrahedron's corner not on the face (opposite[i]); new arrays (ctw_free), set only on
+ * success. Faces are looked up in buckets of the triangles by their smallest node: O(n).
+ * CTW_ERR_FORMAT as ctw_model_orient, CTW_ERR_NOMEM. */
+CTW_API int ctw_tetmesh_tri_owners(ctw_ctx *ctx, const char *what, const ctw_tetmesh *m, int32_t **owner,
+				   int32_t **opposite);
+
+typedef enum ctw_format_bits {
+	CTW_FMT_OPENCARP = 1, CTW_FMT_VTK = 2, CTW_FMT_GMSH = 4, CTW_FMT_FEBIO = 8, CTW_FMT_TETGEN = 16,
+	CTW_FMT_ALL = 31
+} ctw_format_bits;
+
+/* "opencarp,vtk,gmsh,febio,tetgen" (any subset, or "all"; lowercase, blanks around names
+ * allowed) to bits; *bits is set only on success. CTW_ERR_INVALID naming the unknown or empty
+ * entry. */
+CTW_API int ctw_formats_parse(ctw_ctx *ctx, const char *list, unsigned *bits);
+
+/* Each writer writes its files into the existing directory dir with the base name "heart"
+ * (surfaces by their names: epi, lv_endo, rv_endo, base), plain buffered stdio with every
+ * write checked (CTW_ERR_IO naming the file, e.g. on a full disk; the failed file is removed,
+ * files written before it stay). The caller publishes the directory atomically.
+ * CTW_ERR_INVALID naming the format when the model is unusable: no tetrahedra, region tags < 1,
+ * surface ids outside 1..4, non-finite coordinates or fibres, fibre without sheet, an apex or
+ * a field that does not fit; CTW_ERR_FORMAT for indices out of range (and, where owners are
+ * needed, triangles that are not boundary faces); CTW_ERR_NOMEM. Without fibres every writer
+ * still writes the mesh and leaves the fibre data out (see each). Precision: coordinates to
+ * 1 nm (openCARP %.3f um, others 6 decimals in mm), fibres 6 decimals, correctly rounded.
+ * Details: the comment at the top of each writer's file. */
+/* openCARP: heart.pts (um), heart.elem (Tt + tag), heart.lon (header 2: fibre and sheet;
+ * written only with fibres, a stale one removed, a warning logged), per surface NAME.surf,
+ * NAME.surf.vtx, NAME.neubc; removes stale binary heart.bpts/.belem/.blon. */
+CTW_API int ctw_write_opencarp(ctw_ctx *ctx, const ctw_model *md, const char *dir);
+/* Legacy VTK 4.2 ASCII: heart.vtk (region, fibre and sheet as FIELD arrays, the fields; fields
+ * named fiber/sheet are skipped when the model has fibres). */
+CTW_API int ctw_write_vtk_legacy(ctw_ctx *ctx, const ctw_model *md, const char *dir);
+/* Gmsh MSH 4.1 ASCII: heart.msh, a volume entity per region and a surface entity per boundary
+ * tag, each with a named physical group (LV 1, RV 2; epi, lv_endo, rv_endo, base 10 + id), the
+ * apex as a physical point "apex" (100); fibre and sheet as $ElementData on every element
+ * (meshio reads them only then): a triangle carries its tetrahedron's. */
+CTW_API int ctw_write_gmsh(ctw_ctx *ctx, const ctw_model *md, const char *dir);
+/* FEBio 4.0: heart.feb (Nodes, a tet4 Elements block per region, Surfaces per tag, NodeSet
+ * base_nodes, a placeholder neo-Hookean material, mat_axis ElementData a = fibre, d = sheet
+ * when there are fibres, fix_base when there is a base). */
+CTW_API int ctw_write_febio(ctw_ctx *ctx, const ctw_model *md, const char *dir);
+/* TetGen/Chaste, 0-based: heart.node, heart.ele (with region attribute), heart.face (with
+ * boundary marker = surface id), and with fibres heart.ortho (Chaste's orthotropic fibre file:
+ * per element f, s, n = f x s). */
+CTW_API int ctw_write_tetgen(ctw_ctx *ctx, const ctw_model *md, const char *dir);
+
+/* ---- provenance (prov.c) ---------------------------------------------------------------------- */
+
+/* A W3C PROV-XML document being built (formats.md §6): a prov:softwareAgent run:cardiotwin, one
+ * prov:activity per stage, one prov:entity per file, and used / wasGeneratedBy /
+ * wasAssociatedWith / wasDerivedFrom relations. Namespaces: prov, xsd, xsi, ctw
+ * (https://cardiotwin.org/ns#: ctw:version, ctw:compiler, ctw:command, ctw:sha256), param
+ * (https://cardiotwin.org/ns/param#: one element per stage parameter), lib
+ * (https://cardiotwin.org/ns/lib#: one element per library version) and run
+ * (https://cardiotwin.org/run/<case id>/<UTC time of ctw_prov_new>/, the ids). The document holds
+ * nothing but what the caller passes (DESIGN.md §7): pass package-relative paths or descriptions
+ * as labels, never an input's absolute path or anything from a DICOM header. Text must be UTF-8
+ * that XML can hold (CTW_ERR_INVALID otherwise). */
+typedef struct ctw_prov ctw_prov;
+
+/* Starts a document for the case (user-chosen id, percent-encoded into the run namespace).
+ * CTW_ERR_INVALID when case_id is empty. On success *out is new; free it with ctw_prov_free(). */
+CTW_API int ctw_prov_new(ctw_ctx *ctx, const char *case_id, ctw_prov **out);
+/* Frees p; NULL is a no-op. */
+CTW_API void ctw_prov_free(ctw_ctx *ctx, ctw_prov *p);
+/* The command line to re-run, recorded as one string (ctw:command on the agent): arguments
+ * shell-quoted ('...' when needed, $'...' with \xNN for control characters and bytes that are
+ * not UTF-8). Replaces an earlier one. CTW_ERR_INVALID when argc < 1. argv is borrowed. */
+CTW_API int ctw_prov_set_command(ctw_ctx *ctx, ctw_prov *p, int argc, char *const *argv);
+/* The software agent: cardiotwin's version (CTW_VERSION) and the compiler are always recorded;
+ * this adds the library versions as n (name, version) pairs, e.g. ("libxml2", "2.9.14"), as
+ * <lib:NAME>VERSION</lib:NAME>. Names must be XML names (letter or '_', then letters, digits,
+ * '-', '.', '_'): CTW_ERR_INVALID otherwise. Replaces an earlier list; arrays are borrowed. */
+CTW_API int ctw_prov_set_software(ctw_ctx *ctx, ctw_prov *p, const char *const *names,
+				  const char *const *versions, int n);
+/* An activity (one per stage; prov:id run:<stage made an XML name>, prov:label the stage) with
+ * start/end times (Unix seconds, UTC; written as xs:dateTime to the second) and its parameters as
+ * used (n name, value pairs, defaults included; names must be XML names), written as
+ * <param:NAME>VALUE</param:NAME>. CTW_ERR_INVALID for bad times (not finite, negative, end before
+ * start), bad names, or a stage recorded twice. Arrays are borrowed. */
+CTW_API int ctw_prov_activity(ctw_ctx *ctx, ctw_prov *p, const char *stage, double t_start, double t_end,
+			      const char *const *names, const char *const *values, int n);
+/* A file entity: label (a relative path in the package, or a description of an input; also the
+ * source of its id), its SHA-256 (64 hex digits), used by (is_output 0) or generated by
+ * (is_output 1) the activity `stage` (which may be recorded before or after). The same label with
+ * the same hash is one entity, so an output used by a later stage links the two. CTW_ERR_INVALID
+ * for an empty label or a malformed hash. */
+CTW_API int ctw_prov_file(ctw_ctx *ctx, ctw_prov *p, const char *stage, const char *label, const char *sha256_hex,
+			  int is_output);
+/* Writes the document (UTF-8, pretty) to path; ids are assigned here (unique XML names derived
+ * from the stage names and labels). CTW_ERR_IO naming path, CTW_ERR_NOMEM. */
+CTW_API int ctw_prov_write(ctw_ctx *ctx, ctw_prov *p, const char *path);
+/* Validates an XML file against an XSD with libxml2, never touching the network: an OASIS
+ * catalog.xml next to the XSD is loaded (so prov-core.xsd's import of xml.xsd resolves locally)
+ * and http/ftp URLs are refused. CTW_ERR_FORMAT "<file>:<line>: <problem>" for the first error
+ * (in the XML, or in the XSD when the schema cannot be built); CTW_ERR_IO when either file
+ * cannot be read. Sets libxml2's global entity loader and error handler for the duration: not
+ * thread-safe. */
+CTW_API int ctw_xml_validate(ctw_ctx *ctx, const char *xml_path, const char *xsd_path);
+/* Path of the PROV-XML schema (prov.xsd, with catalog.xml beside it): $CTW_PROV_XSD when set,
+ * else the copy in the source tree (export/schemas/prov/prov.xsd) compiled in. Static string. */
+CTW_API const char *ctw_prov_schema_path(void);
+
+/* ---- package checksums (package.c) ------------------------------------------------------------ */
+
+/* Writes dir/SHA256SUMS (sha256sum format, "<hex>  <relpath>", sorted by path in byte order;
+ * names with a newline, CR or backslash escaped as GNU sha256sum does) over every regular file
+ * below dir except SHA256SUMS itself, replacing it atomically. CTW_ERR_FORMAT for a symbolic
+ * link or special file in the tree (refused), CTW_ERR_IO when a directory or file cannot be read
+ * or the list cannot be written. */
+CTW_API int ctw_write_sha256sums(ctw_ctx *ctx, const char *dir);
+/* Re-hashes every file listed in dir/SHA256SUMS; lists missing, changed and unlisted files
+ * through the log (CTW_LOG_ERROR, one line each naming the file) and returns CTW_ERR_FORMAT with
+ * their count when any. CTW_ERR_FORMAT also for a malformed SHA256SUMS (a path absolute, with
+ * "..", or listed twice) and for a symbolic link in the tree; CTW_ERR_IO when SHA256SUMS or a
+ * file cannot be read. */
+CTW_API int ctw_check_sha256sums(ctw_ctx *ctx, const char *dir);
 
 #ifdef __cplusplus
 }

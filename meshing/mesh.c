@@ -12,12 +12,6 @@
 
 #include "fs.h"
 
-static const char *const surface_names[] = { NULL, "epi", "lv_endo", "rv_endo", "base" };
-
-const char *ctw_surface_name(int id)
-{
-	return id >= 1 && id <= 4 ? surface_names[id] : NULL;
-}
 
 static double dot3(const double a[3], const double b[3])
 {

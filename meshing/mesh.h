@@ -246,8 +246,6 @@ CTW_API int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, in
  * keep_plc is set surface.smesh (TetGen's input, for debugging and for running tetgen on it). */
 CTW_API int ctw_mesh_write(ctw_ctx *ctx, const ctw_mesh_result *res, int keep_plc, const char *dir);
 
-/* Names of surface ids ("epi", "lv_endo", "rv_endo", "base"); NULL for others. */
-CTW_API const char *ctw_surface_name(int id);
 
 /* ---- openings and remeshing of real surfaces (surface.c) ------------------------------------- */
 

@@ -22,28 +22,15 @@
 #include <dirent.h>
 #include "phantom.h"
 #include "segment.h"
+#include "cli.h"
 
-#define MAX_OPTS 24
-
-typedef struct opt {
-	const char *name;  /* "--spacing"; a leading "-x|" gives a short alias: "-o|--output" */
-	const char *value; /* metavariable, NULL for a flag                                   */
-	const char *def;   /* default shown in --help, NULL when none or required            */
-	const char *doc;
-} opt;
-
-typedef struct command {
-	const char *name, *args, *summary;
-	const opt *opts;
-	int (*run)(ctw_ctx *ctx, int argc, char **argv, const char **vals);
-	int min_pos, max_pos; /* positional arguments accepted */
-} command;
-
-static int verbosity = 1; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
+int cli_verbosity = 1;
+int cli_argc;
+char **cli_argv; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
 static const char *salt_file; /* --salt-file, else $CTW_SALT_FILE, else the installation's */
 static const char *max_voxels; /* --max-voxels: the readers' limit, checked before allocating */
 
-static int ends_with(const char *s, const char *suffix)
+int cli_ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 	return n >= m && strcmp(s + n - m, suffix) == 0;
@@ -54,7 +41,7 @@ static int ends_with(const char *s, const char *suffix)
 /* Installs the secret salt of the de-identifying hashes: from --salt-file or $CTW_SALT_FILE (a
  * cohort's secret, must exist), else the installation's ($XDG_CONFIG_HOME or ~/.config,
  * cardiotwin/salt), created with 32 random bytes on first use. */
-static int use_salt(ctw_ctx *ctx)
+int cli_use_salt(ctw_ctx *ctx)
 {
 	char path[4200], dir[4096];
 	unsigned char salt[64];
@@ -125,7 +112,7 @@ static int progress_stderr(void *ud, const char *stage, double f)
 	static const char *last_stage;
 	int tty = isatty(2), pct = (int)(f * 100.0);
 	(void)ud;
-	if (verbosity < 1)
+	if (cli_verbosity < 1)
 		return 0;
 	if (stage != last_stage) {
 		last_stage = stage;
@@ -143,7 +130,7 @@ static int progress_stderr(void *ud, const char *stage, double f)
 }
 
 /* Removes a half-written output after a failure, keeping the failure's message. */
-static void discard(ctw_ctx *ctx, const char *path)
+void cli_discard(ctw_ctx *ctx, const char *path)
 {
 	char msg[1024];
 	ctw_status code = ctw_errcode(ctx);
@@ -154,7 +141,7 @@ static void discard(ctw_ctx *ctx, const char *path)
 
 /* ---- option parsing ------------------------------------------------------------------------- */
 
-static int usage_error(const command *c, const char *fmt, const char *arg)
+int cli_usage_error(const command *c, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "cardiotwin: error: %s: ", c ? c->name : "usage");
 	fprintf(stderr, fmt, arg);
@@ -189,7 +176,7 @@ static void print_help(const command *c)
 
 /* Fills vals[i] for c->opts[i] (NULL when absent, "1" for flags) and moves positional arguments
  * to the front of argv; returns their count, or -1 after a usage error, -2 after --help. */
-static int parse_opts(const command *c, int argc, char **argv, const char **vals)
+int cli_parse_opts(const command *c, int argc, char **argv, const char **vals)
 {
 	int i, npos = 0;
 
@@ -213,12 +200,12 @@ static int parse_opts(const command *c, int argc, char **argv, const char **vals
 			if (opt_matches(c->opts[k].name, a, len))
 				found = k;
 		if (found < 0) {
-			usage_error(c, "unknown option '%s'", a);
+			cli_usage_error(c, "unknown option '%s'", a);
 			return -1;
 		}
 		if (!c->opts[found].value) {
 			if (eq) {
-				usage_error(c, "option '%s' takes no value", a);
+				cli_usage_error(c, "option '%s' takes no value", a);
 				return -1;
 			}
 			vals[found] = "1";
@@ -227,18 +214,18 @@ static int parse_opts(const command *c, int argc, char **argv, const char **vals
 		} else if (i + 1 < argc) {
 			vals[found] = argv[++i];
 		} else {
-			usage_error(c, "option '%s' needs a value", a);
+			cli_usage_error(c, "option '%s' needs a value", a);
 			return -1;
 		}
 	}
 	if (npos < c->min_pos || npos > c->max_pos) {
-		usage_error(c, "%s", npos < c->min_pos ? "missing argument" : "too many arguments");
+		cli_usage_error(c, "%s", npos < c->min_pos ? "missing argument" : "too many arguments");
 		return -1;
 	}
 	return npos;
 }
 
-static int parse_double(ctw_ctx *ctx, const char *cmd, const char *name, const char *s, double lo,
+int cli_parse_double(ctw_ctx *ctx, const char *cmd, const char *name, const char *s, double lo,
 			double hi, double *out)
 {
 	char *end;
@@ -252,7 +239,7 @@ static int parse_double(ctw_ctx *ctx, const char *cmd, const char *name, const c
 	return CTW_OK;
 }
 
-static int parse_u64(ctw_ctx *ctx, const char *cmd, const char *name, const char *s, uint64_t *out)
+int cli_parse_u64(ctw_ctx *ctx, const char *cmd, const char *name, const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long x;
@@ -364,7 +351,7 @@ static int cmd_info(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	(void)argc;
 	(void)vals;
 	if (ctw_is_dir(argv[0]) || ctw_is_dicom_file(argv[0]))
-		return use_salt(ctx) ? (int)ctw_errcode(ctx) : info_dicom(ctx, argv[0]);
+		return cli_use_salt(ctx) ? (int)ctw_errcode(ctx) : info_dicom(ctx, argv[0]);
 	ret = ctw_image_read_info(ctx, argv[0], NULL, &in);
 	if (ret)
 		return ret;
@@ -382,10 +369,10 @@ static int cmd_info(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 }
 
 /* OUT.nii.gz -> OUT.<ext>: files that travel with an output image. */
-static int beside(ctw_ctx *ctx, const char *out, const char *ext, char **path)
+int cli_beside(ctw_ctx *ctx, const char *out, const char *ext, char **path)
 {
 	size_t n = strlen(out);
-	size_t cut = ends_with(out, ".nii.gz") ? 7 : ends_with(out, ".nii") ? 4 : 0;
+	size_t cut = cli_ends_with(out, ".nii.gz") ? 7 : cli_ends_with(out, ".nii") ? 4 : 0;
 	char *p = ctw_malloc(ctx, n + strlen(ext) + 2);
 	if (!p)
 		return CTW_ERR_NOMEM;
@@ -394,7 +381,7 @@ static int beside(ctw_ctx *ctx, const char *out, const char *ext, char **path)
 	return CTW_OK;
 }
 
-static int write_text(ctw_ctx *ctx, const char *path, const char *text)
+int cli_write_text(ctw_ctx *ctx, const char *path, const char *text)
 {
 	char *tmp = NULL;
 	FILE *f;
@@ -416,7 +403,7 @@ static int write_text(ctw_ctx *ctx, const char *path, const char *text)
 
 /* ---- convert -------------------------------------------------------------------------------- */
 
-static int parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
+int cli_parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
 {
 	uint64_t n;
 	if (!s)
@@ -425,7 +412,7 @@ static int parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
 		*phase = CTW_PHASE_ED;
 		return CTW_OK;
 	}
-	if (parse_u64(ctx, cmd, "--phase", s, &n) || n < 1 || n > 100000)
+	if (cli_parse_u64(ctx, cmd, "--phase", s, &n) || n < 1 || n > 100000)
 		return ctw_error(ctx, CTW_ERR_INVALID, cmd, "--phase must be a phase number (1, 2, ...) or ed, not '%s'", s);
 	*phase = (int)n;
 	return CTW_OK;
@@ -449,13 +436,13 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	int ret;
 
 	(void)argc;
-	if (!out || (!ends_with(out, ".nii.gz") && !ends_with(out, ".nii")))
+	if (!out || (!cli_ends_with(out, ".nii.gz") && !cli_ends_with(out, ".nii")))
 		return ctw_error(ctx, CTW_ERR_INVALID, "convert", "-o OUT.nii.gz (or .nii) is required");
 	ro.series = vals[1];
 	ro.allow_gaps = vals[3] != NULL;
-	if ((ret = parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = use_salt(ctx)))
+	if ((ret = cli_parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = cli_use_salt(ctx)))
 		return ret;
-	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = beside(ctx, out, "json", &json)) ||
+	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = cli_beside(ctx, out, "json", &json)) ||
 	    (ret = ctw_image_write_nifti(ctx, v, out)))
 		goto out;
 	if ((ret = ctw_study_record_write_json(ctx, &rec, json))) {
@@ -518,9 +505,9 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	(void)argv;
 	if (!dicom || !cdir || !out)
 		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "--dicom, --contours and -o are required");
-	if (!ends_with(out, ".nii.gz") && !ends_with(out, ".nii"))
+	if (!cli_ends_with(out, ".nii.gz") && !cli_ends_with(out, ".nii"))
 		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "-o names a .nii.gz or .nii file");
-	if ((ret = parse_phase(ctx, "contours", vals[2], &phase)) || (ret = use_salt(ctx)) ||
+	if ((ret = cli_parse_phase(ctx, "contours", vals[2], &phase)) || (ret = cli_use_salt(ctx)) ||
 	    (ret = ctw_contours_read_dir(ctx, cdir, &cs)) || (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) ||
 	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[3], &s)))
 		goto out;
@@ -623,7 +610,7 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 
 	(void)argc;
 	(void)argv;
-	if (!vals[1] || !out || (!ends_with(out, ".nii.gz") && !ends_with(out, ".nii")))
+	if (!vals[1] || !out || (!cli_ends_with(out, ".nii.gz") && !cli_ends_with(out, ".nii")))
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--labels PATH and -o OUT.nii.gz are required");
 	if (vals[2] && vals[3])
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "give --preset or --map, not both");
@@ -638,13 +625,13 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		else if (strcmp(vals[4], "none"))
 			return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--model must be lv, biv or none");
 	}
-	if ((vals[5] && strcmp(vals[5], "auto") && (ret = parse_double(ctx, "segment", "--iso", vals[5], 0, 20, &so.iso_mm))) ||
-	    (vals[6] && (ret = parse_double(ctx, "segment", "--sigma", vals[6], 0, 20, &so.sigma_mm))) ||
-	    (vals[7] && (ret = parse_double(ctx, "segment", "--rv-wall", vals[7], 0, 20, &so.rv_wall_mm))) ||
-	    (vals[8] && (ret = parse_double(ctx, "segment", "--min-wall", vals[8], 0, 20, &so.min_wall_mm))))
+	if ((vals[5] && strcmp(vals[5], "auto") && (ret = cli_parse_double(ctx, "segment", "--iso", vals[5], 0, 20, &so.iso_mm))) ||
+	    (vals[6] && (ret = cli_parse_double(ctx, "segment", "--sigma", vals[6], 0, 20, &so.sigma_mm))) ||
+	    (vals[7] && (ret = cli_parse_double(ctx, "segment", "--rv-wall", vals[7], 0, 20, &so.rv_wall_mm))) ||
+	    (vals[8] && (ret = cli_parse_double(ctx, "segment", "--min-wall", vals[8], 0, 20, &so.min_wall_mm))))
 		return ret;
 	if (vals[9]) {
-		if ((ret = parse_u64(ctx, "segment", "--pad", vals[9], &pad)) || pad > 100)
+		if ((ret = cli_parse_u64(ctx, "segment", "--pad", vals[9], &pad)) || pad > 100)
 			return ret ? ret : ctw_error(ctx, CTW_ERR_INVALID, "segment", "--pad must be 0..100");
 		so.pad = (int)pad;
 	}
@@ -663,8 +650,8 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	}
 	if ((ret = ctw_image_read(ctx, vals[1], 0, &labels)) ||
 	    (ret = ctw_segment_labels(ctx, &so, vals[0] ? &grid : NULL, labels, vals[1], &lm, &log)) ||
-	    (ret = beside(ctx, out, "log", &logpath)) || (ret = ctw_labelmap_write_nifti(ctx, lm, out)) ||
-	    (ret = write_text(ctx, logpath, log)))
+	    (ret = cli_beside(ctx, out, "log", &logpath)) || (ret = ctw_labelmap_write_nifti(ctx, lm, out)) ||
+	    (ret = cli_write_text(ctx, logpath, log)))
 		goto out;
 	printf("%s", log);
 	printf("segment: written to %s (log: %s)\n", out, logpath);
@@ -805,7 +792,7 @@ static int tags_from_json(ctw_ctx *ctx, const char *surface, int *tag_of, int n)
 	if (!(d = opendir(dir)))
 		return 0;
 	while ((e = readdir(d)) && !json)
-		if (ends_with(e->d_name, "part_definition.json") && ctw_path_join(ctx, dir, e->d_name, &json))
+		if (cli_ends_with(e->d_name, "part_definition.json") && ctw_path_join(ctx, dir, e->d_name, &json))
 			break;
 	closedir(d);
 	if (json) {
@@ -863,13 +850,13 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (vals[2] && strcmp(vals[2], "lv") && strcmp(vals[2], "biv"))
 		return ctw_error(ctx, CTW_ERR_INVALID, "mesh", "--model must be lv or biv");
 	mo.biv = vals[2] && !strcmp(vals[2], "biv");
-	if ((vals[3] && (ret = parse_double(ctx, "mesh", "--edge-length", vals[3], 0.05, 50, &mo.edge_mm))) ||
-	    (vals[5] && (ret = parse_double(ctx, "mesh", "--radius-edge", vals[5], 1.1, 10, &mo.tetgen.max_radius_edge))) ||
-	    (vals[6] && (ret = parse_double(ctx, "mesh", "--min-dihedral", vals[6], 0, 25, &mo.tetgen.min_dihedral_deg))) ||
-	    (vals[9] && (ret = parse_double(ctx, "mesh", "--timeout", vals[9], 0, 1e6, &mo.tetgen.timeout_s))))
+	if ((vals[3] && (ret = cli_parse_double(ctx, "mesh", "--edge-length", vals[3], 0.05, 50, &mo.edge_mm))) ||
+	    (vals[5] && (ret = cli_parse_double(ctx, "mesh", "--radius-edge", vals[5], 1.1, 10, &mo.tetgen.max_radius_edge))) ||
+	    (vals[6] && (ret = cli_parse_double(ctx, "mesh", "--min-dihedral", vals[6], 0, 25, &mo.tetgen.min_dihedral_deg))) ||
+	    (vals[9] && (ret = cli_parse_double(ctx, "mesh", "--timeout", vals[9], 0, 1e6, &mo.tetgen.timeout_s))))
 		return ret;
 	if (vals[4]) {
-		if ((ret = parse_u64(ctx, "mesh", "--smooth", vals[4], &n)) || n > 1000)
+		if ((ret = cli_parse_u64(ctx, "mesh", "--smooth", vals[4], &n)) || n > 1000)
 			return ret ? ret : ctw_error(ctx, CTW_ERR_INVALID, "mesh", "--smooth must be 0..1000");
 		mo.smooth_iterations = (int)n;
 	}
@@ -928,7 +915,7 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		ctw_log(ctx, CTW_LOG_WARN, "mesh", "mean surface distance %.3f mm is more than half a voxel", res.surface_distance_mm);
 out:
 	if (ret && tmp)
-		discard(ctx, tmp);
+		cli_discard(ctx, tmp);
 	ctw_free(ctx, tmp);
 	ctw_mesh_result_release(ctx, &res);
 	ctw_labelmap_free(ctx, lm);
@@ -1037,14 +1024,14 @@ static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (vals[2] && strcmp(vals[2], "linear") && strcmp(vals[2], "bayer"))
 		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "--mode must be linear or bayer");
 	fo.mode = vals[2] && !strcmp(vals[2], "bayer") ? CTW_LDRB_BAYER : CTW_LDRB_LINEAR;
-	if ((vals[3] && (ret = parse_double(ctx, "fibers", "--alpha-endo", vals[3], -1e6, 1e6, &fo.lv.alpha_endo))) ||
-	    (vals[4] && (ret = parse_double(ctx, "fibers", "--alpha-epi", vals[4], -1e6, 1e6, &fo.lv.alpha_epi))) ||
-	    (vals[5] && (ret = parse_double(ctx, "fibers", "--beta-endo", vals[5], -1e6, 1e6, &fo.lv.beta_endo))) ||
-	    (vals[6] && (ret = parse_double(ctx, "fibers", "--beta-epi", vals[6], -1e6, 1e6, &fo.lv.beta_epi))) ||
+	if ((vals[3] && (ret = cli_parse_double(ctx, "fibers", "--alpha-endo", vals[3], -1e6, 1e6, &fo.lv.alpha_endo))) ||
+	    (vals[4] && (ret = cli_parse_double(ctx, "fibers", "--alpha-epi", vals[4], -1e6, 1e6, &fo.lv.alpha_epi))) ||
+	    (vals[5] && (ret = cli_parse_double(ctx, "fibers", "--beta-endo", vals[5], -1e6, 1e6, &fo.lv.beta_endo))) ||
+	    (vals[6] && (ret = cli_parse_double(ctx, "fibers", "--beta-epi", vals[6], -1e6, 1e6, &fo.lv.beta_epi))) ||
 	    (vals[7] && (ret = parse_angles4(ctx, "--rv-angles", vals[7], &fo.rv))) ||
 	    (vals[8] && (ret = parse_angles4(ctx, "--septum-angles", vals[8], &fo.sept))) ||
-	    (vals[10] && (ret = parse_double(ctx, "fibers", "--tolerance", vals[10], 1e-15, 0.1, &fo.solver.rtol))) ||
-	    (vals[12] && (ret = parse_double(ctx, "fibers", "--threads", vals[12], 0, 64, &threads))))
+	    (vals[10] && (ret = cli_parse_double(ctx, "fibers", "--tolerance", vals[10], 1e-15, 0.1, &fo.solver.rtol))) ||
+	    (vals[12] && (ret = cli_parse_double(ctx, "fibers", "--threads", vals[12], 0, 64, &threads))))
 		return ret;
 	fo.has_rv = vals[7] != NULL;
 	fo.has_sept = vals[8] != NULL;
@@ -1062,7 +1049,7 @@ static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	fo.apex_node = in.apex_node;
 	if (vals[9]) {
 		uint64_t n;
-		if ((ret = parse_u64(ctx, "fibers", "--apex", vals[9], &n)))
+		if ((ret = cli_parse_u64(ctx, "fibers", "--apex", vals[9], &n)))
 			goto out;
 		if ((int64_t)n >= in.mesh->n_points) {
 			ret = ctw_error(ctx, CTW_ERR_INVALID, "fibers", "--apex %s is not a node of the mesh (%lld nodes)", vals[9],
@@ -1100,7 +1087,7 @@ static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	printf("fibers: written to %s\n", out);
 out:
 	if (ret && tmp)
-		discard(ctx, tmp);
+		cli_discard(ctx, tmp);
 	ctw_free(ctx, tmp);
 	ctw_free(ctx, vtu);
 	ctw_free(ctx, vtp);
@@ -1161,9 +1148,9 @@ static int cmd_phantom(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (!out)
 		return ctw_error(ctx, CTW_ERR_INVALID, "phantom", "-o DIR is required");
 	o.kind = strcmp(vals[0], "biv") ? CTW_PHANTOM_LV : CTW_PHANTOM_BIV;
-	if ((vals[2] && (ret = parse_double(ctx, "phantom", "--spacing", vals[2], 0.1, 5, &o.spacing_mm))) ||
-	    (vals[3] && (ret = parse_double(ctx, "phantom", "--noise", vals[3], 0, 1e4, &o.noise_sd))) ||
-	    (vals[4] && (ret = parse_u64(ctx, "phantom", "--seed", vals[4], &o.seed))))
+	if ((vals[2] && (ret = cli_parse_double(ctx, "phantom", "--spacing", vals[2], 0.1, 5, &o.spacing_mm))) ||
+	    (vals[3] && (ret = cli_parse_double(ctx, "phantom", "--noise", vals[3], 0, 1e4, &o.noise_sd))) ||
+	    (vals[4] && (ret = cli_parse_u64(ctx, "phantom", "--seed", vals[4], &o.seed))))
 		return ret;
 	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
 		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
@@ -1186,7 +1173,7 @@ static int cmd_phantom(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	}
 out:
 	if (ret && tmp)
-		discard(ctx, tmp);
+		cli_discard(ctx, tmp);
 	ctw_free(ctx, tmp);
 	ctw_volume_free(ctx, img);
 	ctw_labelmap_free(ctx, lab);
@@ -1195,7 +1182,7 @@ out:
 
 /* ---- dispatch ------------------------------------------------------------------------------- */
 
-static const command commands[] = {
+const command cli_commands[] = {
 	{ "info", "PATH", "Print the geometry of an image file (NIfTI, NRRD, MetaImage) or of a DICOM\n"
 			  "series directory: size, spacing, origin, direction (LPS), pixel type.",
 	  info_opts, cmd_info, 1, 1 },
@@ -1225,11 +1212,33 @@ static const command commands[] = {
 	  "fiber, sheet, sheet_normal and helix angle, per node phi_epi, phi_lv, phi_rv, psi_ab, in\n"
 	  "DIR/mesh.vtu; the helix angle against transmural depth in DIR/fibers.txt.",
 	  fibers_opts, cmd_fibers, 0, 0 },
+	{ "export", "--mesh DIR [--labels PATH] [--formats LIST] -o PACKAGE",
+	  "Write the simulation package of a mesh with fibres: openCARP, VTK (vtu, vtp, legacy vtk), Gmsh 4.1,\n"
+	  "FEBio 4.0, TetGen/Chaste files, metrics.csv, provenance.xml (W3C PROV) and SHA256SUMS.",
+	  cli_export_opts, cli_cmd_export, 0, 0 },
+	{ "run", "[CASE.xml] [--phantom KIND | --image PATH (--labels PATH [--preset P] | --contours DIR)] -o OUT",
+	  "Every stage for one case (input, segment, mesh, fibers, export) into OUT/<case-id>/, skipping\n"
+	  "stages whose inputs and parameters are unchanged (OUT/<case-id>.work keeps their results).",
+	  cli_run_opts, cli_cmd_run, 0, 1 },
+	{ "verify", "PACKAGE",
+	  "Check a package: every file against SHA256SUMS and provenance.xml, the provenance against the\n"
+	  "W3C PROV-XML schema, and the mesh in every format against heart.vtu (counts, tags, unit fibres).",
+	  cli_verify_opts, cli_cmd_verify, 1, 1 },
 	{ "phantom", "--kind lv|biv -o DIR [--spacing MM] [--noise SD] [--seed N]",
 	  "Write an analytic CT-like heart: DIR/image.nii.gz, DIR/labels.nii.gz (canonical labels),\n"
 	  "DIR/dicom/ (the image as a DICOM series) and DIR/truth.xml (exact label volumes).",
 	  phantom_opts, cmd_phantom, 0, 0 },
 };
+
+const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+const command *cli_find(const char *name)
+{
+	for (size_t i = 0; i < cli_n_commands; i++)
+		if (!strcmp(name, cli_commands[i].name))
+			return &cli_commands[i];
+	return NULL;
+}
 
 static void print_usage(FILE *f)
 {
@@ -1237,11 +1246,11 @@ static void print_usage(FILE *f)
 	fprintf(f, "usage: cardiotwin [--version] [-v|--verbose] [-q|--quiet] [--salt-file FILE]\n"
 		   "                  [--max-voxels N] <command> [<args>]\n\n"
 		   "commands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const char *nl = strchr(commands[i].summary, '\n');
-		fprintf(f, "  %-10s %.*s\n", commands[i].name,
-			nl ? (int)(nl - commands[i].summary) : (int)strlen(commands[i].summary),
-			commands[i].summary);
+	for (i = 0; i < cli_n_commands; i++) {
+		const char *nl = strchr(cli_commands[i].summary, '\n');
+		fprintf(f, "  %-10s %.*s\n", cli_commands[i].name,
+			nl ? (int)(nl - cli_commands[i].summary) : (int)strlen(cli_commands[i].summary),
+			cli_commands[i].summary);
 	}
 	fprintf(f, "\n'cardiotwin <command> --help' describes a command.\n");
 }
@@ -1254,6 +1263,8 @@ int main(int argc, char **argv)
 	size_t i;
 	int a = 1, npos, ret;
 
+	cli_argc = argc;
+	cli_argv = argv;
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--version")) {
 			print_version();
@@ -1262,27 +1273,27 @@ int main(int argc, char **argv)
 			print_usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[a], "-v") || !strcmp(argv[a], "--verbose")) {
-			verbosity++;
+			cli_verbosity++;
 		} else if (!strcmp(argv[a], "-q") || !strcmp(argv[a], "--quiet")) {
-			verbosity = 0;
+			cli_verbosity = 0;
 		} else if (!strcmp(argv[a], "--salt-file") && a + 1 < argc) {
 			salt_file = argv[++a];
 		} else if (!strcmp(argv[a], "--max-voxels") && a + 1 < argc) {
 			max_voxels = argv[++a];
 		} else {
-			return usage_error(NULL, "unknown option '%s'", argv[a]);
+			return cli_usage_error(NULL, "unknown option '%s'", argv[a]);
 		}
 	}
 	if (a >= argc) {
 		print_usage(stderr);
 		return 1;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[a], commands[i].name))
-			c = &commands[i];
+	for (i = 0; i < cli_n_commands; i++)
+		if (!strcmp(argv[a], cli_commands[i].name))
+			c = &cli_commands[i];
 	if (!c)
-		return usage_error(NULL, "unknown command '%s'", argv[a]);
-	npos = parse_opts(c, argc - a - 1, argv + a + 1, vals);
+		return cli_usage_error(NULL, "unknown command '%s'", argv[a]);
+	npos = cli_parse_opts(c, argc - a - 1, argv + a + 1, vals);
 	if (npos == -2)
 		return 0;
 	if (npos < 0)
@@ -1294,11 +1305,11 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	ctw_ctx_set_log(ctx, log_stderr, NULL,
-			verbosity == 0 ? CTW_LOG_ERROR : (ctw_log_level)(CTW_LOG_WARN + verbosity - 1));
+			cli_verbosity == 0 ? CTW_LOG_ERROR : (ctw_log_level)(CTW_LOG_WARN + cli_verbosity - 1));
 	ctw_ctx_set_progress(ctx, progress_stderr, NULL);
 	if (max_voxels) {
 		uint64_t n = 0;
-		if (parse_u64(ctx, "usage", "--max-voxels", max_voxels, &n) || n < 1 || n > ((uint64_t)1 << 40)) {
+		if (cli_parse_u64(ctx, "usage", "--max-voxels", max_voxels, &n) || n < 1 || n > ((uint64_t)1 << 40)) {
 			fprintf(stderr, "cardiotwin: error: usage: --max-voxels must be an integer in 1..2^40, not '%s'\n",
 				max_voxels);
 			ctw_ctx_free(ctx);

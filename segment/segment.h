@@ -134,13 +134,13 @@ CTW_API int ctw_base_plane_cut(ctw_ctx *ctx, ctw_labelmap *lm, int64_t *changed)
 
 /* ---- the stage (stage.c) ----------------------------------------------------------------------- */
 
-typedef enum ctw_model { CTW_MODEL_NONE = 0, CTW_MODEL_LV = 1, CTW_MODEL_BIV = 2 } ctw_model;
+typedef enum ctw_model_kind { CTW_MODEL_NONE = 0, CTW_MODEL_LV = 1, CTW_MODEL_BIV = 2 } ctw_model_kind;
 
 typedef struct ctw_segment_opts {
 	const char *preset;      /* a built-in preset, "auto", or NULL to use `map`               */
 	const char *map;         /* custom mapping "from=to,..." when preset is NULL              */
 	const char *labels_path; /* the label map's file, for nnunet's dataset.json beside it    */
-	ctw_model model;         /* which labels the model needs and keeps                       */
+	ctw_model_kind model;       /* which labels the model needs and keeps                       */
 	double iso_mm;           /* < 0: auto (thick slices: shape-based to the in-plane spacing;
 				  * otherwise keep the grid); 0: keep; > 0: isotropic resampling */
 	double sigma_mm;         /* Gaussian of the isotropic resampling, 0: half the spacing    */

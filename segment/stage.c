@@ -52,7 +52,7 @@ static void present(const ctw_volume *v, int64_t counts[256])
 }
 
 /* Sets to background every label the model does not keep. */
-static int64_t keep_model(ctw_volume *v, ctw_model model)
+static int64_t keep_model(ctw_volume *v, ctw_model_kind model)
 {
 	uint8_t *lab = v->data;
 	int64_t n, changed = 0;

@@ -230,6 +230,9 @@ typedef enum ctw_surface_id {
 	CTW_SURF_BASE = 4
 } ctw_surface_id;
 
+/* Names of surface ids ("epi", "lv_endo", "rv_endo", "base"); NULL for others. */
+CTW_API const char *ctw_surface_name(int id);
+
 /* Allocates a mesh with the given counts (arrays uninitialised, except region and tri_marker,
  * which are zeroed). Free it with ctw_tetmesh_free(). */
 CTW_API int ctw_tetmesh_new(ctw_ctx *ctx, int64_t n_points, int64_t n_tets, int64_t n_tris,

@@ -3,7 +3,10 @@
 #define _XOPEN_SOURCE 700
 #include "fs.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,6 +109,35 @@ int ctw_tmp_sibling(ctw_ctx *ctx, const char *final, char **out)
 	snprintf(p, n, "%.*s.tmp-%ld-%u-%s", (int)dirlen, final, (long)getpid(), counter++, base);
 	*out = p;
 	return CTW_OK;
+}
+
+void ctw_clean_stale_tmp(ctw_ctx *ctx, const char *final)
+{
+	const char *slash = strrchr(final, '/');
+	const char *base = slash ? slash + 1 : final;
+	char dir[4096];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - final) : 1, slash ? final : ".");
+	if (!*base || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		const char *p = e->d_name, *dash;
+		if (strncmp(p, ".tmp-", 5))
+			continue;
+		long pid = strtol(p + 5, &end, 10);
+		if (end == p + 5 || *end != '-' || !(dash = strchr(end + 1, '-')) || strcmp(dash + 1, base))
+			continue;
+		if (pid > 0 && (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue; /* its writer may still be running */
+		char full[8192];
+		snprintf(full, sizeof(full), "%s/%s", dir, p);
+		ctw_log(ctx, CTW_LOG_INFO, full, "removing the leftover of an interrupted run");
+		ctw_rm_rf(ctx, full);
+	}
+	closedir(d);
 }
 
 int ctw_publish(ctw_ctx *ctx, const char *tmp, const char *final)

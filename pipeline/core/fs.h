@@ -18,6 +18,9 @@ CTW_API int ctw_rm_rf(ctw_ctx *ctx, const char *path);
 /* A sibling of final to write to before publishing: "<dir>/.tmp-<pid>-<n>-<base>", keeping the
  * extension (ITK picks its writer by extension). On success *out is new; ctw_free() it. */
 CTW_API int ctw_tmp_sibling(ctw_ctx *ctx, const char *final, char **out);
+/* Removes the temporary siblings of final (ctw_tmp_sibling) left by runs that were killed:
+ * those whose process is gone. */
+CTW_API void ctw_clean_stale_tmp(ctw_ctx *ctx, const char *final);
 /* Publishes a finished file or directory tmp under the name final with rename(2). An existing
  * directory at final is replaced (moved aside, then removed); an existing file is replaced
  * atomically; a directory where a file is published (or the reverse) is CTW_ERR_IO. */

@@ -87,3 +87,9 @@ double ctw_tetmesh_volume(const ctw_tetmesh *m)
 	}
 	return v;
 }
+
+const char *ctw_surface_name(int id)
+{
+	static const char *const names[] = { NULL, "epi", "lv_endo", "rv_endo", "base" };
+	return id >= 1 && id <= 4 ? names[id] : NULL;
+}

@@ -1,0 +1,1234 @@
+/* run.c: the commands that chain and package: `export` (a mesh with fibres -> the package of
+ * DESIGN.md §6, published atomically, with provenance.xml and SHA256SUMS), `verify` (re-hash,
+ * validate, check the formats against each other) and `run` (every stage from a case file or
+ * the command line, each stage skipped when its inputs and parameters are unchanged). A stage
+ * of `run` is the very subcommand a user would type: its options come from the case file's
+ * attributes, so a case file and a command line mean the same. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "cli.h"
+#include "ctw.h"
+#include "export.h"
+#include "fs.h"
+#include "image.h"
+#include "mesh.h"
+#include "sha256.h"
+
+#ifndef CTW_CASE_XSD
+#define CTW_CASE_XSD "cases/case.xsd"
+#endif
+
+static double now_epoch(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- hashing files and trees -------------------------------------------------------------------- */
+
+typedef struct strv {
+	char **v;
+	int n, cap;
+} strv;
+
+static int strv_add(ctw_ctx *ctx, strv *s, const char *str)
+{
+	if (s->n == s->cap) {
+		int cap = s->cap ? 2 * s->cap : 16;
+		char **v = ctw_realloc(ctx, s->v, sizeof(char *) * (size_t)cap);
+		if (!v)
+			return CTW_ERR_NOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	if (!(s->v[s->n] = ctw_strdup(ctx, str)))
+		return CTW_ERR_NOMEM;
+	s->n++;
+	return CTW_OK;
+}
+
+static void strv_free(ctw_ctx *ctx, strv *s)
+{
+	for (int i = 0; i < s->n; i++)
+		ctw_free(ctx, s->v[i]);
+	ctw_free(ctx, s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Relative paths of the regular files below root (sorted). */
+static int list_files(ctw_ctx *ctx, const char *root, const char *rel, strv *out)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *e;
+	int ret = CTW_OK;
+
+	snprintf(path, sizeof(path), "%s%s%s", root, rel[0] ? "/" : "", rel);
+	if (!(d = opendir(path)))
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot list: %s", strerror(errno));
+	while (!ret && (e = readdir(d))) {
+		char sub[4096], full[8200];
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+		snprintf(full, sizeof(full), "%s/%s", root, sub);
+		if (stat(full, &st))
+			ret = ctw_error(ctx, CTW_ERR_IO, full, "cannot stat: %s", strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			ret = list_files(ctx, root, sub, out);
+		else if (S_ISREG(st.st_mode))
+			ret = strv_add(ctx, out, sub);
+	}
+	closedir(d);
+	if (!ret && !rel[0])
+		qsort(out->v, (size_t)out->n, sizeof(char *), cmp_str);
+	return ret;
+}
+
+/* SHA-256 of a file, or of a directory as the digest of its sha256sum-style manifest (sorted
+ * relative paths), so a DICOM series has one digest. */
+static int hash_path(ctw_ctx *ctx, const char *path, char hex[65])
+{
+	strv files = { 0 };
+	ctw_sha256 s;
+	unsigned char dg[32];
+	int ret;
+
+	if (!ctw_is_dir(path))
+		return ctw_sha256_file(ctx, path, hex);
+	if ((ret = list_files(ctx, path, "", &files)))
+		goto out;
+	ctw_sha256_init(&s);
+	for (int i = 0; i < files.n; i++) {
+		char full[8200], h[65];
+		snprintf(full, sizeof(full), "%s/%s", path, files.v[i]);
+		if ((ret = ctw_sha256_file(ctx, full, h)))
+			goto out;
+		ctw_sha256_update(&s, h, 64);
+		ctw_sha256_update(&s, "  ", 2);
+		ctw_sha256_update(&s, files.v[i], strlen(files.v[i]));
+		ctw_sha256_update(&s, "\n", 1);
+	}
+	ctw_sha256_final(&s, dg);
+	ctw_hex(dg, 32, hex);
+out:
+	strv_free(ctx, &files);
+	return ret;
+}
+
+/* ---- stage records (work directory) ---------------------------------------------------------------- */
+
+/* What provenance needs of a stage, kept in WORK/<stage>.record between runs. */
+typedef struct stage_rec {
+	char name[16];
+	char key[65];
+	double t0, t1;
+	strv params;  /* "name=value", defaults included */
+	strv inputs;  /* "label\thash" */
+	strv outputs; /* "label\thash" */
+} stage_rec;
+
+static void rec_free(ctw_ctx *ctx, stage_rec *r)
+{
+	strv_free(ctx, &r->params);
+	strv_free(ctx, &r->inputs);
+	strv_free(ctx, &r->outputs);
+}
+
+static int rec_write(ctw_ctx *ctx, const stage_rec *r, const char *path)
+{
+	char *tmp = NULL;
+	FILE *f;
+	int ret;
+
+	if ((ret = ctw_tmp_sibling(ctx, path, &tmp)))
+		return ret;
+	if (!(f = fopen(tmp, "w"))) {
+		ret = ctw_error(ctx, CTW_ERR_IO, tmp, "cannot create: %s", strerror(errno));
+		goto out;
+	}
+	fprintf(f, "key %s\nstart %.3f\nend %.3f\n", r->key, r->t0, r->t1);
+	for (int i = 0; i < r->params.n; i++)
+		fprintf(f, "param %s\n", r->params.v[i]);
+	for (int i = 0; i < r->inputs.n; i++)
+		fprintf(f, "input %s\n", r->inputs.v[i]);
+	for (int i = 0; i < r->outputs.n; i++)
+		fprintf(f, "output %s\n", r->outputs.v[i]);
+	if (ferror(f) | fclose(f))
+		ret = ctw_error(ctx, CTW_ERR_IO, tmp, "cannot write");
+	if (!ret)
+		ret = ctw_publish(ctx, tmp, path);
+out:
+	if (ret)
+		remove(tmp);
+	ctw_free(ctx, tmp);
+	return ret;
+}
+
+/* Reads a record; CTW_ERR_IO when there is none (the stage never finished). */
+static int rec_read(ctw_ctx *ctx, const char *path, stage_rec *r)
+{
+	char line[8192];
+	FILE *f = fopen(path, "r");
+	int ret = CTW_OK;
+
+	if (!f)
+		return CTW_ERR_IO;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "key ", 4) && strlen(line + 4) == 64)
+			memcpy(r->key, line + 4, 65);
+		else if (!strncmp(line, "start ", 6))
+			r->t0 = atof(line + 6);
+		else if (!strncmp(line, "end ", 4))
+			r->t1 = atof(line + 4);
+		else if (!strncmp(line, "param ", 6))
+			ret = strv_add(ctx, &r->params, line + 6);
+		else if (!strncmp(line, "input ", 6))
+			ret = strv_add(ctx, &r->inputs, line + 6);
+		else if (!strncmp(line, "output ", 7))
+			ret = strv_add(ctx, &r->outputs, line + 7);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Parameters as used: every option of the command that takes a value, given or default. */
+static int rec_params(ctw_ctx *ctx, stage_rec *r, const command *c, const char **vals)
+{
+	int ret = CTW_OK;
+	for (int i = 0; !ret && c->opts[i].name; i++) {
+		const opt *o = &c->opts[i];
+		const char *name = strrchr(o->name, '|') ? strrchr(o->name, '|') + 1 : o->name;
+		char buf[1200];
+		if (!strcmp(name, "--output"))
+			continue;
+		if (!o->value && !vals[i])
+			continue;
+		snprintf(buf, sizeof(buf), "%s=%s", name + 2, vals[i] ? vals[i] : o->def ? o->def : "");
+		ret = strv_add(ctx, &r->params, buf);
+	}
+	return ret;
+}
+
+/* ---- the package -------------------------------------------------------------------------------------- */
+
+typedef struct export_job {
+	const char *mesh;     /* mesh or fibre directory                      */
+	const char *labels;   /* label map to include, or NULL                */
+	const char *out;      /* the package directory                        */
+	const char *case_id;
+	unsigned formats;
+	stage_rec *prior;     /* the earlier stages' records (run), or NULL   */
+	int n_prior;
+	stage_rec *self;      /* filled: the export stage's record            */
+	int argc;             /* the command line to re-run                    */
+	char *const *argv;
+} export_job;
+
+static int copy_file(ctw_ctx *ctx, const char *from, const char *to)
+{
+	char buf[1 << 16];
+	size_t n;
+	int ret = CTW_OK;
+	FILE *a = fopen(from, "rb"), *b = a ? fopen(to, "wb") : NULL;
+
+	if (!a || !b) {
+		ret = ctw_error(ctx, CTW_ERR_IO, a ? to : from, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), a)) > 0)
+		if (fwrite(buf, 1, n, b) != n) {
+			ret = ctw_error(ctx, CTW_ERR_IO, to, "cannot write: %s", strerror(errno));
+			break;
+		}
+	if (!ret && ferror(a))
+		ret = ctw_error(ctx, CTW_ERR_IO, from, "cannot read");
+out:
+	if (a)
+		fclose(a);
+	if (b && fclose(b) && !ret)
+		ret = ctw_error(ctx, CTW_ERR_IO, to, "cannot write: %s", strerror(errno));
+	return ret;
+}
+
+static int mkdirs(ctw_ctx *ctx, const char *root, const char *sub, char **out)
+{
+	int ret = ctw_path_join(ctx, root, sub, out);
+	if (!ret && (ret = ctw_mkdir_p(ctx, *out))) {
+		ctw_free(ctx, *out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+/* metrics.csv: what a reviewer compares across cases. */
+static int write_metrics(ctw_ctx *ctx, const ctw_tetmesh *m, const ctw_mesh_quality *q, const double *fiber,
+			 const double *sheet, const char *path)
+{
+	int64_t tags[5] = { 0 };
+	double worst = 0;
+	FILE *f = fopen(path, "w");
+	int ret = CTW_OK;
+
+	if (!f)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot create: %s", strerror(errno));
+	for (int64_t i = 0; i < m->n_tris; i++)
+		if (m->tri_marker[i] >= 0 && m->tri_marker[i] < 5)
+			tags[m->tri_marker[i]]++;
+	for (int64_t t = 0; fiber && sheet && t < m->n_tets; t++) {
+		const double *a = fiber + 3 * t, *b = sheet + 3 * t;
+		worst = fmax(worst, fabs(sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]) - 1));
+		worst = fmax(worst, fabs(a[0] * b[0] + a[1] * b[1] + a[2] * b[2]));
+	}
+	fprintf(f, "metric,value\npoints,%lld\ntetrahedra,%lld\n", (long long)m->n_points, (long long)m->n_tets);
+	fprintf(f, "faces_epi,%lld\nfaces_lv_endo,%lld\nfaces_rv_endo,%lld\nfaces_base,%lld\n", (long long)tags[1],
+		(long long)tags[2], (long long)tags[3], (long long)tags[4]);
+	fprintf(f, "volume_mm3,%.3f\nmin_dihedral_deg,%.4f\nmedian_dihedral_deg,%.4f\nmax_radius_edge,%.4f\n",
+		q->volume_mm3, q->min_dihedral_deg, q->median_dihedral_deg, q->max_radius_edge);
+	fprintf(f, "degenerate_tetrahedra,%lld\nmean_edge_mm,%.4f\nfibres,%s\nfibre_frame_defect,%.3g\n",
+		(long long)q->n_degenerate, q->mean_edge_mm, fiber ? "yes" : "no", worst);
+	if (ferror(f))
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write");
+	if (fclose(f) && !ret)
+		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", strerror(errno));
+	return ret;
+}
+
+static int prov_add_record(ctw_ctx *ctx, ctw_prov *p, const stage_rec *r)
+{
+	const char *names[64], *values[64];
+	char buf[64][256];
+	int n = 0, ret;
+
+	for (int i = 0; i < r->params.n && n < 64; i++) {
+		const char *eq = strchr(r->params.v[i], '=');
+		snprintf(buf[n], sizeof(buf[n]), "%.*s", eq ? (int)(eq - r->params.v[i]) : 0, r->params.v[i]);
+		names[n] = buf[n];
+		values[n] = eq ? eq + 1 : "";
+		n++;
+	}
+	if ((ret = ctw_prov_activity(ctx, p, r->name, r->t0, r->t1, names, values, n)))
+		return ret;
+	for (int k = 0; k < 2; k++) {
+		const strv *s = k ? &r->outputs : &r->inputs;
+		for (int i = 0; i < s->n; i++) {
+			char label[4096];
+			const char *tab = strchr(s->v[i], '\t');
+			if (!tab)
+				continue;
+			snprintf(label, sizeof(label), "%.*s", (int)(tab - s->v[i]), s->v[i]);
+			if ((ret = ctw_prov_file(ctx, p, r->name, label, tab + 1, k)))
+				return ret;
+		}
+	}
+	return CTW_OK;
+}
+
+static int write_provenance(ctw_ctx *ctx, const export_job *j, const char *path)
+{
+	static const char *names[] = { "cardiotwin", "ITK", "GDCM", "VTK", "TetGen", "libxml2", "libpng", "compiler" };
+	const char *versions[8] = { CTW_VERSION, ctw_itk_version(), ctw_gdcm_version(), ctw_vtk_version(),
+				    ctw_tetgen_version(), ctw_libxml2_version(), ctw_libpng_version(),
+#if defined(__VERSION__)
+				    "gcc " __VERSION__
+#else
+				    "unknown"
+#endif
+	};
+	ctw_prov *p = NULL;
+	int ret;
+
+	if ((ret = ctw_prov_new(ctx, j->case_id, &p)) || (ret = ctw_prov_set_command(ctx, p, j->argc, j->argv)) ||
+	    (ret = ctw_prov_set_software(ctx, p, names, versions, 8)))
+		goto out;
+	for (int i = 0; i < j->n_prior; i++)
+		if ((ret = prov_add_record(ctx, p, &j->prior[i])))
+			goto out;
+	if ((ret = prov_add_record(ctx, p, j->self)) || (ret = ctw_prov_write(ctx, p, path)))
+		goto out;
+out:
+	ctw_prov_free(ctx, p);
+	return ret;
+}
+
+static int add_hashed(ctw_ctx *ctx, strv *s, const char *label, const char *path)
+{
+	char hex[65], buf[4200];
+	int ret = hash_path(ctx, path, hex);
+	if (ret)
+		return ret;
+	snprintf(buf, sizeof(buf), "%s\t%s", label, hex);
+	return strv_add(ctx, s, buf);
+}
+
+static int export_package(ctw_ctx *ctx, const export_job *j)
+{
+	ctw_mesh_in in;
+	ctw_mesh_quality q;
+	char *tmp = NULL, *d = NULL, *path = NULL;
+	const ctw_field *fib, *sh;
+	const ctw_field *others[16];
+	const char *apex_name[] = { "apex_node" };
+	int n_others = 0, ret;
+	int64_t ft = 0, fr = 0;
+	strv files = { 0 };
+	stage_rec *self = j->self;
+
+	memset(&in, 0, sizeof(in));
+	self->t0 = now_epoch();
+	snprintf(self->name, sizeof(self->name), "export");
+	if ((ret = ctw_mesh_read(ctx, j->mesh, &in)))
+		goto out;
+	fib = ctw_mesh_in_field(&in, "fiber");
+	sh = ctw_mesh_in_field(&in, "sheet");
+	if (!fib || !sh || fib->loc != CTW_ON_CELLS || sh->loc != CTW_ON_CELLS || fib->n_comp != 3 || sh->n_comp != 3) {
+		ctw_log(ctx, CTW_LOG_WARN, j->mesh, "no fibres (run 'cardiotwin fibers' first): the package has none");
+		fib = sh = NULL;
+	}
+	for (int i = 0; i < in.n_fields && n_others < 16; i++)
+		if (in.fields[i] != fib && in.fields[i] != sh)
+			others[n_others++] = in.fields[i];
+	if ((ret = ctw_model_orient(ctx, j->mesh, in.mesh, &ft, &fr)) ||
+	    (ret = ctw_mesh_quality_measure(ctx, in.mesh, &q)))
+		goto out;
+	if (ft || fr)
+		ctw_log(ctx, CTW_LOG_INFO, "export", "oriented %lld tetrahedra and %lld boundary triangles", (long long)ft,
+			(long long)fr);
+	ctw_model md = { in.mesh, fib ? fib->values : NULL, sh ? sh->values : NULL, others, n_others, in.apex_node,
+			 j->case_id };
+
+	ctw_clean_stale_tmp(ctx, j->out);
+	if ((ret = ctw_tmp_sibling(ctx, j->out, &tmp)) || (ret = ctw_mkdir_p(ctx, tmp)))
+		goto out;
+	static const struct {
+		unsigned bit;
+		const char *dir;
+		int (*write)(ctw_ctx *, const ctw_model *, const char *);
+	} fmts[] = { { CTW_FMT_OPENCARP, "model/opencarp", ctw_write_opencarp },
+		     { CTW_FMT_VTK, "model/vtk", ctw_write_vtk_legacy },
+		     { CTW_FMT_GMSH, "model/gmsh", ctw_write_gmsh },
+		     { CTW_FMT_FEBIO, "model/febio", ctw_write_febio },
+		     { CTW_FMT_TETGEN, "model/tetgen", ctw_write_tetgen } };
+	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
+		if (!(j->formats & fmts[k].bit))
+			continue;
+		const double tw = now_epoch();
+		if ((ret = mkdirs(ctx, tmp, fmts[k].dir, &d)) || (ret = fmts[k].write(ctx, &md, d)))
+			goto out;
+		if (fmts[k].bit == CTW_FMT_VTK) {
+			const ctw_field *all[18];
+			int na = 0;
+			if (fib)
+				all[na++] = fib, all[na++] = sh;
+			for (int i = 0; i < n_others; i++)
+				all[na++] = others[i];
+			if ((ret = ctw_path_join(ctx, d, "heart.vtu", &path)) ||
+			    (ret = ctw_vtk_write_vtu(ctx, in.mesh, all, na, apex_name, &in.apex_node, in.apex_node >= 0, path)))
+				goto out;
+			ctw_free(ctx, path);
+			path = NULL;
+			if ((ret = ctw_path_join(ctx, d, "surfaces.vtp", &path)) ||
+			    (ret = ctw_vtk_write_vtp(ctx, in.mesh->xyz, in.mesh->n_points, in.mesh->tris, in.mesh->tri_marker,
+						     in.mesh->n_tris, "surface", path)))
+				goto out;
+			ctw_free(ctx, path);
+			path = NULL;
+		}
+		ctw_log(ctx, CTW_LOG_INFO, "export", "%s: %.2f s", fmts[k].dir, now_epoch() - tw);
+		ctw_free(ctx, d);
+		d = NULL;
+	}
+	if (j->labels) {
+		if ((ret = ctw_path_join(ctx, tmp, "labels.nii.gz", &path)) || (ret = copy_file(ctx, j->labels, path)))
+			goto out;
+		ctw_free(ctx, path);
+		path = NULL;
+	}
+	if ((ret = ctw_path_join(ctx, tmp, "metrics.csv", &path)) ||
+	    (ret = write_metrics(ctx, in.mesh, &q, md.fiber, md.sheet, path)))
+		goto out;
+	ctw_free(ctx, path);
+	path = NULL;
+
+	/* the record: inputs, parameters, every package file (but the record itself and the sums) */
+	if ((ret = add_hashed(ctx, &self->inputs, "mesh/mesh.vtu", j->mesh)) ||
+	    (j->labels && (ret = add_hashed(ctx, &self->inputs, "labels", j->labels))) ||
+	    (ret = list_files(ctx, tmp, "", &files)))
+		goto out;
+	for (int i = 0; i < files.n; i++) {
+		char full[8200];
+		snprintf(full, sizeof(full), "%s/%s", tmp, files.v[i]);
+		if ((ret = add_hashed(ctx, &self->outputs, files.v[i], full)))
+			goto out;
+	}
+	{
+		char fm[128] = "";
+		static const char *const fn[5] = { "opencarp", "vtk", "gmsh", "febio", "tetgen" };
+		for (int k = 0; k < 5; k++)
+			if (j->formats & (1u << k))
+				snprintf(fm + strlen(fm), sizeof(fm) - strlen(fm), "%s%s", fm[0] ? "," : "", fn[k]);
+		char buf[256];
+		snprintf(buf, sizeof(buf), "formats=%s", fm);
+		if ((ret = strv_add(ctx, &self->params, buf)))
+			goto out;
+		snprintf(buf, sizeof(buf), "case-id=%s", j->case_id);
+		if ((ret = strv_add(ctx, &self->params, buf)))
+			goto out;
+	}
+	self->t1 = now_epoch();
+	if ((ret = ctw_path_join(ctx, tmp, "provenance.xml", &path)) || (ret = write_provenance(ctx, j, path)) ||
+	    (ret = ctw_write_sha256sums(ctx, tmp)) || (ret = ctw_publish(ctx, tmp, j->out)))
+		goto out;
+	printf("export: %lld points, %lld tetrahedra, %s, package %s\n", (long long)in.mesh->n_points,
+	       (long long)in.mesh->n_tets, fib ? "fibres" : "no fibres", j->out);
+out:
+	if (ret && tmp)
+		cli_discard(ctx, tmp);
+	strv_free(ctx, &files);
+	ctw_free(ctx, tmp);
+	ctw_free(ctx, d);
+	ctw_free(ctx, path);
+	ctw_mesh_in_release(ctx, &in);
+	return ret;
+}
+
+/* A case id from a path's last component: letters, digits, - _ . kept, a letter first. */
+static void case_id_of(const char *path, char *id, size_t n)
+{
+	const char *b = strrchr(path, '/');
+	size_t k = 0;
+	b = b && b[1] ? b + 1 : path;
+	if (!((*b >= 'A' && *b <= 'Z') || (*b >= 'a' && *b <= 'z')))
+		id[k++] = 'c';
+	for (; *b && k + 1 < n; b++)
+		id[k++] = (char)(((*b >= 'A' && *b <= 'Z') || (*b >= 'a' && *b <= 'z') || (*b >= '0' && *b <= '9') ||
+				  *b == '-' || *b == '_' || *b == '.') ? *b : '_');
+	id[k] = '\0';
+}
+
+const opt cli_export_opts[] = {
+	{ "--mesh", "DIR", NULL, "a mesh directory (from fibers, or mesh) (required)" },
+	{ "--labels", "PATH", NULL, "the label map to include in the package as labels.nii.gz" },
+	{ "--formats", "LIST", "all", "opencarp,vtk,gmsh,febio,tetgen (any subset) or all" },
+	{ "--case-id", "ID", "the output's name", "the case's pseudonym in the package and its provenance" },
+	{ "-o|--output", "PACKAGE", NULL, "the package directory (required; published atomically)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int cli_cmd_export(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	stage_rec self;
+	char id[80];
+	unsigned formats = CTW_FMT_ALL;
+	int ret;
+
+	(void)argc;
+	(void)argv;
+	memset(&self, 0, sizeof(self));
+	if (!vals[0] || !vals[4])
+		return ctw_error(ctx, CTW_ERR_INVALID, "export", "give --mesh DIR and -o PACKAGE");
+	if (vals[2] && (ret = ctw_formats_parse(ctx, vals[2], &formats)))
+		return ret;
+	if (ctw_is_file(vals[4]))
+		return ctw_error(ctx, CTW_ERR_IO, vals[4], "exists and is not a directory");
+	case_id_of(vals[3] ? vals[3] : vals[4], id, sizeof(id));
+	export_job j = { vals[0], vals[1], vals[4], id, formats, NULL, 0, &self, cli_argc, cli_argv };
+	ret = export_package(ctx, &j);
+	rec_free(ctx, &self);
+	return ret;
+}
+
+/* ---- verify ------------------------------------------------------------------------------------------ */
+
+typedef struct vstate {
+	ctw_ctx *ctx;
+	const char *pkg;
+	int problems;
+} vstate;
+
+static void problem(vstate *v, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(vstate *v, const char *file, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("FAIL %s: %s\n", file, msg);
+	v->problems++;
+}
+
+/* The first integer of a text file after its comment lines (the count header of openCARP and
+ * TetGen files). */
+static int64_t first_int(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	long long n = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "%lld", &n) != 1)
+			n = -1;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static int64_t count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int64_t n = 0;
+	int c, last = '\n';
+	if (!f)
+		return -1;
+	while ((c = getc(f)) != EOF) {
+		n += c == '\n';
+		last = c;
+	}
+	fclose(f);
+	return n + (last != '\n');
+}
+
+/* The sha256 of every entity labelled with a package path in provenance.xml against the file. */
+static void verify_provenance(vstate *v, const char *xml)
+{
+	xmlDocPtr doc = xmlReadFile(xml, NULL, XML_PARSE_NONET);
+	int checked = 0;
+
+	if (!doc) {
+		problem(v, "provenance.xml", "not well-formed XML");
+		return;
+	}
+	for (xmlNodePtr n = xmlDocGetRootElement(doc)->children; n; n = n->next) {
+		xmlChar *label = NULL, *hash = NULL;
+		if (n->type != XML_ELEMENT_NODE || xmlStrcmp(n->name, BAD_CAST "entity"))
+			continue;
+		for (xmlNodePtr c = n->children; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			if (!xmlStrcmp(c->name, BAD_CAST "label") && !label)
+				label = xmlNodeGetContent(c);
+			else if (!xmlStrcmp(c->name, BAD_CAST "sha256") && !hash)
+				hash = xmlNodeGetContent(c);
+		}
+		if (label && hash) {
+			char full[8200], hex[65];
+			snprintf(full, sizeof(full), "%s/%s", v->pkg, (const char *)label);
+			if (ctw_is_file(full)) {
+				checked++;
+				if (ctw_sha256_file(v->ctx, full, hex) || strcmp(hex, (const char *)hash))
+					problem(v, (const char *)label, "its SHA-256 differs from the one in provenance.xml");
+			}
+		}
+		xmlFree(label);
+		xmlFree(hash);
+	}
+	xmlFreeDoc(doc);
+	if (!checked)
+		problem(v, "provenance.xml", "names no file of the package with its SHA-256");
+	else
+		printf("ok   provenance.xml: %d files' SHA-256 match\n", checked);
+}
+
+typedef struct tetkey {
+	int32_t v[5]; /* sorted nodes, region */
+} tetkey;
+
+static int cmp_tetkey(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(tetkey));
+}
+
+static void sort_ints(int32_t *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			int32_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
+/* Tetrahedra (nodes, region) of a not found in b, whatever their order (a format may group
+ * them by region); -1 when out of memory. */
+static int64_t tet_multiset_diff(ctw_ctx *ctx, const ctw_tetmesh *a, const ctw_tetmesh *b)
+{
+	tetkey *ka = ctw_malloc(ctx, sizeof(tetkey) * (size_t)a->n_tets), *kb = ctw_malloc(ctx, sizeof(tetkey) * (size_t)b->n_tets);
+	int64_t diff = 0;
+
+	if (!ka || !kb) {
+		diff = -1;
+		goto out;
+	}
+	for (int k = 0; k < 2; k++) {
+		const ctw_tetmesh *m = k ? b : a;
+		tetkey *key = k ? kb : ka;
+		for (int64_t t = 0; t < m->n_tets; t++) {
+			memcpy(key[t].v, m->tets + 4 * t, 4 * sizeof(int32_t));
+			sort_ints(key[t].v, 4);
+			key[t].v[4] = m->region[t];
+		}
+		qsort(key, (size_t)m->n_tets, sizeof(tetkey), cmp_tetkey);
+	}
+	for (int64_t t = 0; t < a->n_tets && t < b->n_tets; t++)
+		diff += memcmp(&ka[t], &kb[t], sizeof(tetkey)) != 0;
+out:
+	ctw_free(ctx, ka);
+	ctw_free(ctx, kb);
+	return diff;
+}
+
+static void verify_mesh(vstate *v)
+{
+	char p[8200];
+	ctw_mesh_in vtu, msh;
+	ctw_ctx *ctx = v->ctx;
+
+	memset(&vtu, 0, sizeof(vtu));
+	memset(&msh, 0, sizeof(msh));
+	snprintf(p, sizeof(p), "%s/model/vtk/heart.vtu", v->pkg);
+	if (ctw_vtk_read_vtu(ctx, p, &vtu)) {
+		problem(v, "model/vtk/heart.vtu", "%s", ctw_errmsg(ctx));
+		return;
+	}
+	const ctw_tetmesh *m = vtu.mesh;
+	const int64_t np = m->n_points, ne = m->n_tets;
+	int32_t *stris = NULL, *smark = NULL;
+	int64_t nst = -1;
+	snprintf(p, sizeof(p), "%s/model/vtk/surfaces.vtp", v->pkg);
+	if (ctw_vtk_read_vtp_tris(ctx, p, "surface", np, &stris, &smark, &nst))
+		problem(v, "model/vtk/surfaces.vtp", "%s", ctw_errmsg(ctx));
+	ctw_free(ctx, stris);
+	ctw_free(ctx, smark);
+	int64_t bad_tags = 0;
+	for (int64_t t = 0; t < ne; t++)
+		bad_tags += m->region[t] != 1 && m->region[t] != 2;
+	if (bad_tags)
+		problem(v, "model/vtk/heart.vtu", "%lld tetrahedra with a region tag other than 1 (LV) or 2 (RV)",
+			(long long)bad_tags);
+	const ctw_field *f = ctw_mesh_in_field(&vtu, "fiber"), *s = ctw_mesh_in_field(&vtu, "sheet");
+	if (f && s) {
+		double worst = 0;
+		for (int64_t t = 0; t < ne; t++) {
+			const double *a = f->values + 3 * t, *b = s->values + 3 * t;
+			worst = fmax(worst, fabs(sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]) - 1));
+			worst = fmax(worst, fabs(sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2]) - 1));
+			worst = fmax(worst, fabs(a[0] * b[0] + a[1] * b[1] + a[2] * b[2]));
+		}
+		if (!(worst < 1e-6))
+			problem(v, "model/vtk/heart.vtu", "fibre frames are not orthonormal (defect %.3g)", worst);
+		else
+			printf("ok   model/vtk/heart.vtu: %lld points, %lld tetrahedra, unit fibres (defect %.2g)\n",
+			       (long long)np, (long long)ne, worst);
+	}
+	/* the other formats hold the same counts */
+	static const struct {
+		const char *file;
+		int what; /* 0 points, 1 elements, 2 elements + 1 lines, 3 element lines */
+	} counts[] = { { "model/opencarp/heart.pts", 0 },  { "model/opencarp/heart.elem", 1 },
+		       { "model/opencarp/heart.lon", 2 },  { "model/tetgen/heart.node", 0 },
+		       { "model/tetgen/heart.ele", 1 },    { "model/tetgen/heart.ortho", 1 } };
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		snprintf(p, sizeof(p), "%s/%s", v->pkg, counts[k].file);
+		if (!ctw_is_file(p))
+			continue;
+		int64_t n = counts[k].what == 2 ? count_lines(p) - 1 : first_int(p);
+		int64_t want = counts[k].what == 0 ? np : ne;
+		if (n != want)
+			problem(v, counts[k].file, "holds %lld %s, heart.vtu %lld", (long long)n,
+				counts[k].what == 0 ? "points" : "elements", (long long)want);
+		else
+			printf("ok   %s: %lld %s\n", counts[k].file, (long long)n, counts[k].what == 0 ? "points" : "elements");
+	}
+	snprintf(p, sizeof(p), "%s/model/gmsh/heart.msh", v->pkg);
+	if (ctw_is_file(p)) {
+		if (ctw_gmsh_read(ctx, p, &msh))
+			problem(v, "model/gmsh/heart.msh", "%s", ctw_errmsg(ctx));
+		else if (msh.mesh->n_tets != ne || msh.mesh->n_points != np || (nst >= 0 && msh.mesh->n_tris != nst))
+			problem(v, "model/gmsh/heart.msh", "%lld points, %lld tetrahedra, %lld triangles; heart.vtu %lld, %lld, %lld",
+				(long long)msh.mesh->n_points, (long long)msh.mesh->n_tets, (long long)msh.mesh->n_tris,
+				(long long)np, (long long)ne, (long long)nst);
+		else {
+			int64_t diff = tet_multiset_diff(ctx, m, msh.mesh);
+			if (diff)
+				problem(v, "model/gmsh/heart.msh", "%lld tetrahedra differ from heart.vtu's (nodes or region)",
+					(long long)diff);
+			else
+				printf("ok   model/gmsh/heart.msh: the same tetrahedra and region tags\n");
+		}
+	}
+	ctw_mesh_in_release(ctx, &msh);
+	ctw_mesh_in_release(ctx, &vtu);
+}
+
+const opt cli_verify_opts[] = { { NULL, NULL, NULL, NULL } };
+
+int cli_cmd_verify(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	vstate v = { ctx, argv[0], 0 };
+	char xml[8200];
+	const char *xsd = ctw_prov_schema_path();
+
+	(void)argc;
+	(void)vals;
+	if (!ctw_is_dir(argv[0]))
+		return ctw_error(ctx, CTW_ERR_IO, argv[0], "is not a package directory");
+	if (ctw_check_sha256sums(ctx, argv[0]))
+		problem(&v, "SHA256SUMS", "%s", ctw_errmsg(ctx));
+	else
+		printf("ok   SHA256SUMS: every file present and unchanged\n");
+	snprintf(xml, sizeof(xml), "%s/provenance.xml", argv[0]);
+	if (!ctw_is_file(xml))
+		problem(&v, "provenance.xml", "missing");
+	else if (ctw_xml_validate(ctx, xml, xsd))
+		problem(&v, "provenance.xml", "%s", ctw_errmsg(ctx));
+	else {
+		printf("ok   provenance.xml: valid W3C PROV-XML (%s)\n", xsd);
+		verify_provenance(&v, xml);
+	}
+	verify_mesh(&v);
+	if (v.problems)
+		return ctw_error(ctx, CTW_ERR_FORMAT, argv[0], "%d problem(s) found", v.problems);
+	printf("verify: %s is complete and consistent\n", argv[0]);
+	return CTW_OK;
+}
+
+/* ---- run -------------------------------------------------------------------------------------------- */
+
+typedef struct run_spec {
+	char id[80];
+	char *phantom;                  /* lv | biv: the built-in phantom as input */
+	char *image, *series, *phase, *labels, *preset, *map, *contours;
+	char *model;
+	strv phantom_args, seg_args, mesh_args, fib_args;
+	char *formats;
+} run_spec;
+
+static void spec_free(ctw_ctx *ctx, run_spec *s)
+{
+	char **p[] = { &s->phantom, &s->image, &s->series, &s->phase, &s->labels, &s->preset, &s->map, &s->contours,
+		       &s->model, &s->formats };
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		ctw_free(ctx, *p[i]);
+	strv_free(ctx, &s->phantom_args);
+	strv_free(ctx, &s->seg_args);
+	strv_free(ctx, &s->mesh_args);
+	strv_free(ctx, &s->fib_args);
+}
+
+static int set_str(ctw_ctx *ctx, char **dst, const char *v)
+{
+	ctw_free(ctx, *dst);
+	*dst = v ? ctw_strdup(ctx, v) : NULL;
+	return v && !*dst ? CTW_ERR_NOMEM : CTW_OK;
+}
+
+/* A path of the case file, relative to the case file's directory. */
+static int case_path(ctw_ctx *ctx, const char *casefile, const char *v, char **dst)
+{
+	const char *slash = strrchr(casefile, '/');
+	char buf[8200];
+	if (v[0] == '/' || !slash)
+		return set_str(ctx, dst, v);
+	snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - casefile), casefile, v);
+	return set_str(ctx, dst, buf);
+}
+
+/* Every attribute of a stage element as a command-line option. */
+static int attrs_to_args(ctw_ctx *ctx, xmlNodePtr n, strv *args, const char *skip)
+{
+	int ret = CTW_OK;
+	for (xmlAttrPtr a = n->properties; a && !ret; a = a->next) {
+		xmlChar *v = xmlNodeGetContent((xmlNodePtr)a);
+		char name[128];
+		if (skip && !strcmp((const char *)a->name, skip)) {
+			xmlFree(v);
+			continue;
+		}
+		snprintf(name, sizeof(name), "--%s", (const char *)a->name);
+		if (!strcmp((const char *)v, "true") || !strcmp((const char *)v, "false") ||
+		    (!strncmp(name, "--no-", 5) && (!strcmp((const char *)v, "1") || !strcmp((const char *)v, "0")))) {
+			if (!strcmp((const char *)v, "true") || !strcmp((const char *)v, "1"))
+				ret = strv_add(ctx, args, name);
+		} else if (!(ret = strv_add(ctx, args, name))) {
+			ret = strv_add(ctx, args, (const char *)v);
+		}
+		xmlFree(v);
+	}
+	return ret;
+}
+
+static char *attr(xmlNodePtr n, const char *name)
+{
+	return (char *)xmlGetProp(n, BAD_CAST name);
+}
+
+/* Reads a case file validated against cases/case.xsd (the line and the problem otherwise). */
+static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
+{
+	const char *xsd = getenv("CTW_CASE_XSD") ? getenv("CTW_CASE_XSD") : CTW_CASE_XSD;
+	xmlDocPtr doc;
+	int ret;
+
+	if (!ctw_is_file(path))
+		return ctw_error(ctx, CTW_ERR_IO, path, "no such case file");
+	if ((ret = ctw_xml_validate(ctx, path, xsd)))
+		return ret;
+	if (!(doc = xmlReadFile(path, NULL, XML_PARSE_NONET)))
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "not well-formed XML");
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	char *id = attr(root, "id");
+	snprintf(s->id, sizeof(s->id), "%s", id ? id : "case");
+	xmlFree(id);
+	for (xmlNodePtr n = root->children; n && !ret; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		const char *name = (const char *)n->name;
+		if (!strcmp(name, "input")) {
+			for (xmlNodePtr c = n->children; c && !ret; c = c->next) {
+				char *a = NULL, *b = NULL, *d = NULL;
+				if (c->type != XML_ELEMENT_NODE)
+					continue;
+				if (!strcmp((const char *)c->name, "phantom")) {
+					a = attr(c, "kind");
+					ret = set_str(ctx, &s->phantom, a);
+					if (!ret)
+						ret = attrs_to_args(ctx, c, &s->phantom_args, "kind");
+				} else if (!strcmp((const char *)c->name, "image")) {
+					a = attr(c, "path"), b = attr(c, "series"), d = attr(c, "phase");
+					if (!(ret = case_path(ctx, path, a, &s->image)) && !(ret = set_str(ctx, &s->series, b)))
+						ret = set_str(ctx, &s->phase, d);
+				} else if (!strcmp((const char *)c->name, "labels")) {
+					a = attr(c, "path"), b = attr(c, "preset"), d = attr(c, "map");
+					if (!(ret = case_path(ctx, path, a, &s->labels)) && !(ret = set_str(ctx, &s->preset, b)))
+						ret = set_str(ctx, &s->map, d);
+				} else if (!strcmp((const char *)c->name, "contours")) {
+					a = attr(c, "dir");
+					ret = case_path(ctx, path, a, &s->contours);
+				}
+				xmlFree(a);
+				xmlFree(b);
+				xmlFree(d);
+			}
+		} else if (!strcmp(name, "model")) {
+			xmlChar *v = xmlNodeGetContent(n);
+			ret = set_str(ctx, &s->model, (const char *)v);
+			xmlFree(v);
+		} else if (!strcmp(name, "segment")) {
+			ret = attrs_to_args(ctx, n, &s->seg_args, NULL);
+		} else if (!strcmp(name, "mesh")) {
+			ret = attrs_to_args(ctx, n, &s->mesh_args, NULL);
+		} else if (!strcmp(name, "fibers")) {
+			ret = attrs_to_args(ctx, n, &s->fib_args, NULL);
+		} else if (!strcmp(name, "export")) {
+			char *f = attr(n, "formats");
+			ret = set_str(ctx, &s->formats, f);
+			xmlFree(f);
+		}
+	}
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+static const char *const stage_names[] = { "input", "segment", "mesh", "fibers", "export" };
+enum { N_STAGES = 5 };
+
+typedef struct run_state {
+	const char *casefile; /* or NULL                          */
+	char *work;           /* OUT/<id>.work                     */
+	int from;             /* stages from this index are redone */
+	stage_rec rec[N_STAGES];
+	int done[N_STAGES];
+} run_state;
+
+static int stage_index(const char *name)
+{
+	for (int i = 0; i < N_STAGES; i++)
+		if (!strcmp(name, stage_names[i]))
+			return i;
+	return -1;
+}
+
+/* Runs stage si as the subcommand cmd with args (inputs: label, path pairs hashed into the key),
+ * or skips it when its record holds the same key and its output exists. */
+static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv *args, const char *const *in, int n_in,
+		     const char *output)
+{
+	const command *c = cli_find(cmd);
+	stage_rec *r = &rs->rec[si];
+	char recpath[8200], hex[65], *argv[64];
+	const char *vals[MAX_OPTS] = { NULL };
+	ctw_sha256 h;
+	unsigned char dg[32];
+	stage_rec old;
+	int ret, npos;
+
+	memset(r, 0, sizeof(*r));
+	memset(&old, 0, sizeof(old));
+	snprintf(r->name, sizeof(r->name), "%s", stage_names[si]);
+	snprintf(recpath, sizeof(recpath), "%s/%s.record", rs->work, stage_names[si]);
+	ctw_sha256_init(&h);
+	ctw_sha256_update(&h, "cardiotwin " CTW_VERSION "\n", strlen("cardiotwin " CTW_VERSION "\n"));
+	ctw_sha256_update(&h, cmd, strlen(cmd) + 1);
+	for (int i = 0; i < args->n; i++)
+		ctw_sha256_update(&h, args->v[i], strlen(args->v[i]) + 1);
+	for (int i = 0; i < n_in; i++) {
+		char buf[4200];
+		if ((ret = hash_path(ctx, in[2 * i + 1], hex)))
+			return ret;
+		ctw_sha256_update(&h, hex, 64);
+		snprintf(buf, sizeof(buf), "%s\t%s", in[2 * i], hex);
+		if ((ret = strv_add(ctx, &r->inputs, buf)))
+			return ret;
+	}
+	ctw_sha256_final(&h, dg);
+	ctw_hex(dg, 32, r->key);
+	if (si < rs->from && !rec_read(ctx, recpath, &old) && !strcmp(old.key, r->key) && access(output, F_OK) == 0) {
+		rec_free(ctx, r);
+		*r = old;
+		snprintf(r->name, sizeof(r->name), "%s", stage_names[si]);
+		printf("run: %s: inputs and parameters unchanged, skipped\n", stage_names[si]);
+		return CTW_OK;
+	}
+	rec_free(ctx, &old);
+	if (args->n > 62)
+		return ctw_error(ctx, CTW_ERR_INVALID, stage_names[si], "too many options");
+	for (int i = 0; i < args->n; i++)
+		argv[i] = args->v[i];
+	npos = cli_parse_opts(c, args->n, argv, vals);
+	if (npos < 0)
+		return ctw_error(ctx, rs->casefile ? CTW_ERR_FORMAT : CTW_ERR_INVALID, rs->casefile ? rs->casefile : "run",
+				 "bad options for the %s stage (see above)", stage_names[si]);
+	printf("run: %s\n", stage_names[si]);
+	fflush(stdout);
+	r->t0 = now_epoch();
+	if ((ret = c->run(ctx, npos, argv, vals)))
+		return ret;
+	r->t1 = now_epoch();
+	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, stage_names[si], output)))
+		return ret;
+	rs->done[si] = 1;
+	return rec_write(ctx, r, recpath);
+}
+
+const opt cli_run_opts[] = {
+	{ "--image", "PATH", NULL, "the image (DICOM directory or image file)" },
+	{ "--labels", "PATH", NULL, "a label map of the image" },
+	{ "--preset", "NAME", "auto", "the label map's vocabulary (see 'cardiotwin segment --help')" },
+	{ "--contours", "DIR", NULL, "Sunnybrook expert contours of the image instead of a label map" },
+	{ "--phase", "N|ed", "ed", "the phase of a cine series (contours: ed = the phase with both contours)" },
+	{ "--phantom", "lv|biv", NULL, "the built-in phantom as input instead of an image" },
+	{ "--model", "lv|biv", "the phantom's kind, else lv", "the ventricular model" },
+	{ "--case-id", "ID", "the case file's id, else 'case'", "the case's pseudonym (never a patient name)" },
+	{ "--edge-length", "MM", "1", "mesh edge length (overrides the case file)" },
+	{ "--formats", "LIST", "all", "export formats (overrides the case file)" },
+	{ "--from", "STAGE", NULL, "redo from this stage: input, segment, mesh, fibers, export" },
+	{ "-o|--output", "OUT", NULL, "output directory: OUT/<case-id>/ is the package (required)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int add2(ctw_ctx *ctx, strv *s, const char *a, const char *b)
+{
+	int ret = strv_add(ctx, s, a);
+	return ret ? ret : strv_add(ctx, s, b);
+}
+
+int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
+{
+	run_spec sp;
+	run_state rs;
+	strv a = { 0 };
+	char *pkg = NULL, *inp = NULL, *labels = NULL, *meshd = NULL, *fibd = NULL, *raw = NULL, *ph_image = NULL;
+	const char *out = vals[11];
+	unsigned formats = CTW_FMT_ALL;
+	int ret;
+
+	memset(&sp, 0, sizeof(sp));
+	memset(&rs, 0, sizeof(rs));
+	rs.from = N_STAGES;
+	if (!out)
+		return ctw_error(ctx, CTW_ERR_INVALID, "run", "-o OUT is required");
+	if (argc > 0) {
+		rs.casefile = argv[0];
+		if ((ret = read_case(ctx, argv[0], &sp)))
+			goto out;
+	}
+	/* the command line adds to and overrides the case file */
+	if ((vals[0] && (ret = set_str(ctx, &sp.image, vals[0]))) || (vals[1] && (ret = set_str(ctx, &sp.labels, vals[1]))) ||
+	    (vals[2] && (ret = set_str(ctx, &sp.preset, vals[2]))) || (vals[3] && (ret = set_str(ctx, &sp.contours, vals[3]))) ||
+	    (vals[4] && (ret = set_str(ctx, &sp.phase, vals[4]))) || (vals[5] && (ret = set_str(ctx, &sp.phantom, vals[5]))) ||
+	    (vals[6] && (ret = set_str(ctx, &sp.model, vals[6]))) || (vals[9] && (ret = set_str(ctx, &sp.formats, vals[9]))))
+		goto out;
+	if (vals[7])
+		snprintf(sp.id, sizeof(sp.id), "%s", vals[7]);
+	if (!sp.id[0])
+		snprintf(sp.id, sizeof(sp.id), "case");
+	for (const char *p = sp.id; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		      *p == '.') || !((sp.id[0] >= 'A' && sp.id[0] <= 'Z') || (sp.id[0] >= 'a' && sp.id[0] <= 'z'))) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "a case id is a letter, then letters, digits, - _ . (not '%s')", sp.id);
+			goto out;
+		}
+	if (!sp.model && (ret = set_str(ctx, &sp.model, sp.phantom ? sp.phantom : "lv")))
+		goto out;
+	if (strcmp(sp.model, "lv") && strcmp(sp.model, "biv")) {
+		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "--model must be lv or biv");
+		goto out;
+	}
+	if (!sp.phantom == !sp.image || (sp.image && !sp.labels == !sp.contours)) {
+		ret = ctw_error(ctx, CTW_ERR_INVALID, "run",
+				"give a case file, or --phantom KIND, or --image PATH with --labels PATH or --contours DIR");
+		goto out;
+	}
+	if (vals[8] && ((ret = add2(ctx, &sp.mesh_args, "--edge-length", vals[8]))))
+		goto out;
+	if (sp.formats && (ret = ctw_formats_parse(ctx, sp.formats, &formats)))
+		goto out;
+	if (vals[10] && (rs.from = stage_index(vals[10])) < 0) {
+		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "--from takes input, segment, mesh, fibers or export, not '%s'", vals[10]);
+		goto out;
+	}
+	if (ctw_is_file(out)) {
+		ret = ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
+		goto out;
+	}
+	if ((ret = ctw_mkdir_p(ctx, out)) || (ret = ctw_path_join(ctx, out, sp.id, &pkg)))
+		goto out;
+	{
+		char buf[8200];
+		snprintf(buf, sizeof(buf), "%s/%s.work", out, sp.id);
+		if (!(rs.work = ctw_strdup(ctx, buf))) {
+			ret = CTW_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if ((ret = ctw_mkdir_p(ctx, rs.work)) || (ret = ctw_path_join(ctx, rs.work, "input", &inp)) ||
+	    (ret = ctw_path_join(ctx, rs.work, "labels.nii.gz", &labels)) || (ret = ctw_path_join(ctx, rs.work, "mesh", &meshd)) ||
+	    (ret = ctw_path_join(ctx, rs.work, "fibers", &fibd)))
+		goto out;
+
+	/* input: the phantom, or Sunnybrook contours rasterised; an image with labels needs none */
+	const char *seg_labels = sp.labels, *seg_image = sp.image, *seg_preset = sp.preset;
+	if (sp.phantom) {
+		if ((ret = add2(ctx, &a, "--kind", sp.phantom)) || (ret = add2(ctx, &a, "-o", inp)))
+			goto out;
+		for (int i = 0; i < sp.phantom_args.n; i++)
+			if ((ret = strv_add(ctx, &a, sp.phantom_args.v[i])))
+				goto out;
+		if ((ret = run_stage(ctx, &rs, 0, "phantom", &a, NULL, 0, inp)) ||
+		    (ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)) || (ret = ctw_path_join(ctx, inp, "image.nii.gz", &ph_image)))
+			goto out;
+		seg_labels = raw, seg_image = ph_image, seg_preset = "canonical";
+	} else if (sp.contours) {
+		const char *in[4] = { "image", sp.image, "contours", sp.contours };
+		if ((ret = ctw_mkdir_p(ctx, inp)) || (ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)) ||
+		    (ret = add2(ctx, &a, "--dicom", sp.image)) || (ret = add2(ctx, &a, "--contours", sp.contours)) ||
+		    (ret = add2(ctx, &a, "--phase", sp.phase ? sp.phase : "ed")) || (ret = add2(ctx, &a, "-o", raw)) ||
+		    (sp.series && (ret = add2(ctx, &a, "--series", sp.series))) ||
+		    (ret = run_stage(ctx, &rs, 0, "contours", &a, in, 2, raw)))
+			goto out;
+		seg_labels = raw, seg_image = NULL, seg_preset = "canonical"; /* on the phase's grid already */
+	}
+	strv_free(ctx, &a);
+
+	/* segment, mesh, fibers: the stages' own commands */
+	{
+		const char *in[4] = { "labels", seg_labels, "image", seg_image };
+		if ((ret = add2(ctx, &a, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &a, "--image", seg_image))) ||
+		    (ret = add2(ctx, &a, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
+		    (ret = add2(ctx, &a, "--model", sp.model)) || (ret = add2(ctx, &a, "-o", labels)))
+			goto out;
+		for (int i = 0; i < sp.seg_args.n; i++)
+			if ((ret = strv_add(ctx, &a, sp.seg_args.v[i])))
+				goto out;
+		ret = run_stage(ctx, &rs, 1, "segment", &a, in, seg_image && ctw_is_file(seg_image) ? 2 : 1, labels);
+		strv_free(ctx, &a);
+		if (ret)
+			goto out;
+	}
+	{
+		const char *in[2] = { "labels", labels };
+		if ((ret = add2(ctx, &a, "--labels", labels)) || (ret = add2(ctx, &a, "--model", sp.model)) ||
+		    (ret = add2(ctx, &a, "-o", meshd)))
+			goto out;
+		for (int i = 0; i < sp.mesh_args.n; i++)
+			if ((ret = strv_add(ctx, &a, sp.mesh_args.v[i])))
+				goto out;
+		ret = run_stage(ctx, &rs, 2, "mesh", &a, in, 1, meshd);
+		strv_free(ctx, &a);
+		if (ret)
+			goto out;
+	}
+	{
+		const char *in[2] = { "mesh", meshd };
+		if ((ret = add2(ctx, &a, "--mesh", meshd)) || (ret = add2(ctx, &a, "--model", sp.model)) ||
+		    (ret = add2(ctx, &a, "-o", fibd)))
+			goto out;
+		for (int i = 0; i < sp.fib_args.n; i++)
+			if ((ret = strv_add(ctx, &a, sp.fib_args.v[i])))
+				goto out;
+		ret = run_stage(ctx, &rs, 3, "fibers", &a, in, 1, fibd);
+		strv_free(ctx, &a);
+		if (ret)
+			goto out;
+	}
+	/* export: always, unless the package exists and nothing before it changed */
+	{
+		int any = 0;
+		for (int i = 0; i < 4; i++)
+			any |= rs.done[i];
+		if (!any && rs.from > 4 && ctw_is_dir(pkg) && ctw_check_sha256sums(ctx, pkg) == CTW_OK) {
+			printf("run: export: package unchanged, skipped\n");
+		} else {
+			stage_rec prior[4];
+			int np = 0;
+			for (int i = 0; i < 4; i++)
+				if (rs.rec[i].key[0])
+					prior[np++] = rs.rec[i];
+			printf("run: export\n");
+			fflush(stdout);
+			export_job j = { fibd, labels, pkg, sp.id, formats, prior, np, &rs.rec[4], cli_argc, cli_argv };
+			if ((ret = export_package(ctx, &j)))
+				goto out;
+		}
+	}
+	printf("run: package %s\n", pkg);
+out:
+	strv_free(ctx, &a);
+	for (int i = 0; i < N_STAGES; i++)
+		rec_free(ctx, &rs.rec[i]);
+	spec_free(ctx, &sp);
+	ctw_free(ctx, rs.work);
+	ctw_free(ctx, pkg);
+	ctw_free(ctx, inp);
+	ctw_free(ctx, labels);
+	ctw_free(ctx, meshd);
+	ctw_free(ctx, fibd);
+	ctw_free(ctx, raw);
+	ctw_free(ctx, ph_image);
+	return ret;
+}
