@@ -221,9 +221,13 @@ static int rec_params(ctw_ctx *ctx, stage_rec *r, const command *c, const char *
 		const opt *o = &c->opts[i];
 		const char *name = strrchr(o->name, '|') ? strrchr(o->name, '|') + 1 : o->name;
 		char buf[1200];
-		if (!strcmp(name, "--output"))
-			continue;
-		if (!o->value && !vals[i])
+		static const char *const paths[] = { "--output", "--labels", "--image", "--surface", "--mesh", "--dicom",
+						     "--contours", NULL };
+		int is_path = 0;
+		for (int k = 0; paths[k]; k++)
+			is_path |= !strcmp(name, paths[k]);
+		/* inputs and outputs are entities of their own; options neither given nor defaulted say nothing */
+		if (is_path || (!o->value && !vals[i]) || (!vals[i] && !o->def))
 			continue;
 		snprintf(buf, sizeof(buf), "%s=%s", name + 2, vals[i] ? vals[i] : o->def ? o->def : "");
 		ret = strv_add(ctx, &r->params, buf);
@@ -472,8 +476,8 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	path = NULL;
 
 	/* the record: inputs, parameters, every package file (but the record itself and the sums) */
-	if ((ret = add_hashed(ctx, &self->inputs, "mesh/mesh.vtu", j->mesh)) ||
-	    (j->labels && (ret = add_hashed(ctx, &self->inputs, "labels", j->labels))) ||
+	if ((ret = add_hashed(ctx, &self->inputs, j->prior ? "work/fibers" : "input mesh", j->mesh)) ||
+	    (j->labels && (ret = add_hashed(ctx, &self->inputs, j->prior ? "work/labels.nii.gz" : "input labels", j->labels))) ||
 	    (ret = list_files(ctx, tmp, "", &files)))
 		goto out;
 	for (int i = 0; i < files.n; i++) {
@@ -976,7 +980,7 @@ static int stage_index(const char *name)
 /* Runs stage si as the subcommand cmd with args (inputs: label, path pairs hashed into the key),
  * or skips it when its record holds the same key and its output exists. */
 static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv *args, const char *const *in, int n_in,
-		     const char *output)
+		     const char *output, const char *out_label)
 {
 	const command *c = cli_find(cmd);
 	stage_rec *r = &rs->rec[si];
@@ -1029,7 +1033,7 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	if ((ret = c->run(ctx, npos, argv, vals)))
 		return ret;
 	r->t1 = now_epoch();
-	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, stage_names[si], output)))
+	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, out_label, output)))
 		return ret;
 	rs->done[si] = 1;
 	return rec_write(ctx, r, recpath);
@@ -1139,17 +1143,17 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		for (int i = 0; i < sp.phantom_args.n; i++)
 			if ((ret = strv_add(ctx, &a, sp.phantom_args.v[i])))
 				goto out;
-		if ((ret = run_stage(ctx, &rs, 0, "phantom", &a, NULL, 0, inp)) ||
+		if ((ret = run_stage(ctx, &rs, 0, "phantom", &a, NULL, 0, inp, "work/input")) ||
 		    (ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)) || (ret = ctw_path_join(ctx, inp, "image.nii.gz", &ph_image)))
 			goto out;
 		seg_labels = raw, seg_image = ph_image, seg_preset = "canonical";
 	} else if (sp.contours) {
-		const char *in[4] = { "image", sp.image, "contours", sp.contours };
+		const char *in[4] = { "input image", sp.image, "input contours", sp.contours };
 		if ((ret = ctw_mkdir_p(ctx, inp)) || (ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)) ||
 		    (ret = add2(ctx, &a, "--dicom", sp.image)) || (ret = add2(ctx, &a, "--contours", sp.contours)) ||
 		    (ret = add2(ctx, &a, "--phase", sp.phase ? sp.phase : "ed")) || (ret = add2(ctx, &a, "-o", raw)) ||
 		    (sp.series && (ret = add2(ctx, &a, "--series", sp.series))) ||
-		    (ret = run_stage(ctx, &rs, 0, "contours", &a, in, 2, raw)))
+		    (ret = run_stage(ctx, &rs, 0, "contours", &a, in, 2, raw, "work/input/labels.nii.gz")))
 			goto out;
 		seg_labels = raw, seg_image = NULL, seg_preset = "canonical"; /* on the phase's grid already */
 	}
@@ -1157,7 +1161,8 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 
 	/* segment, mesh, fibers: the stages' own commands */
 	{
-		const char *in[4] = { "labels", seg_labels, "image", seg_image };
+		const char *in[4] = { sp.phantom ? "work/input/labels.nii.gz" : sp.contours ? "work/input/labels.nii.gz" : "input labels",
+				      seg_labels, sp.phantom ? "work/input/image.nii.gz" : "input image", seg_image };
 		if ((ret = add2(ctx, &a, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &a, "--image", seg_image))) ||
 		    (ret = add2(ctx, &a, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
 		    (ret = add2(ctx, &a, "--model", sp.model)) || (ret = add2(ctx, &a, "-o", labels)))
@@ -1165,33 +1170,33 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		for (int i = 0; i < sp.seg_args.n; i++)
 			if ((ret = strv_add(ctx, &a, sp.seg_args.v[i])))
 				goto out;
-		ret = run_stage(ctx, &rs, 1, "segment", &a, in, seg_image && ctw_is_file(seg_image) ? 2 : 1, labels);
+		ret = run_stage(ctx, &rs, 1, "segment", &a, in, seg_image ? 2 : 1, labels, "work/labels.nii.gz");
 		strv_free(ctx, &a);
 		if (ret)
 			goto out;
 	}
 	{
-		const char *in[2] = { "labels", labels };
+		const char *in[2] = { "work/labels.nii.gz", labels };
 		if ((ret = add2(ctx, &a, "--labels", labels)) || (ret = add2(ctx, &a, "--model", sp.model)) ||
 		    (ret = add2(ctx, &a, "-o", meshd)))
 			goto out;
 		for (int i = 0; i < sp.mesh_args.n; i++)
 			if ((ret = strv_add(ctx, &a, sp.mesh_args.v[i])))
 				goto out;
-		ret = run_stage(ctx, &rs, 2, "mesh", &a, in, 1, meshd);
+		ret = run_stage(ctx, &rs, 2, "mesh", &a, in, 1, meshd, "work/mesh");
 		strv_free(ctx, &a);
 		if (ret)
 			goto out;
 	}
 	{
-		const char *in[2] = { "mesh", meshd };
+		const char *in[2] = { "work/mesh", meshd };
 		if ((ret = add2(ctx, &a, "--mesh", meshd)) || (ret = add2(ctx, &a, "--model", sp.model)) ||
 		    (ret = add2(ctx, &a, "-o", fibd)))
 			goto out;
 		for (int i = 0; i < sp.fib_args.n; i++)
 			if ((ret = strv_add(ctx, &a, sp.fib_args.v[i])))
 				goto out;
-		ret = run_stage(ctx, &rs, 3, "fibers", &a, in, 1, fibd);
+		ret = run_stage(ctx, &rs, 3, "fibers", &a, in, 1, fibd, "work/fibers");
 		strv_free(ctx, &a);
 		if (ret)
 			goto out;
