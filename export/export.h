@@ -159,6 +159,33 @@ CTW_API int ctw_write_sha256sums(ctw_ctx *ctx, const char *dir);
  * file cannot be read. */
 CTW_API int ctw_check_sha256sums(ctw_ctx *ctx, const char *dir);
 
+/* ---- QA (qa.c) -------------------------------------------------------------------------------- */
+
+/* Writes the QA pictures of DESIGN.md §7a into dir/qa/ and dir/report.html for the model md (dir is
+ * the package being built and must exist; qa/ is created). Pictures, 800 x 600 RGB PNG, white
+ * background, byte-identical for the same model (no time stamps): sections_region.png (three
+ * cross-sections perpendicular to the long axis at 25/50/75 % of the apex-to-base height,
+ * tetrahedra filled by region), sections_helix.png (the same coloured by the cell field
+ * "helix_angle", -90 blue .. +90 red, with in-plane fibre glyphs when md has fibres),
+ * surfaces.png (boundary triangles by tag from anterior and posterior, epi translucent),
+ * quality.png (dihedral-angle histogram, 2 degree bins, 5 and 10 degree lines) and
+ * helix_profile.png (mean +- sd helix angle against the point field "phi_epi" in bins of 0.1, per
+ * "fiber_region" or else per mesh region). The long axis is the mean gradient of the point field
+ * "psi_ab" when present, else apex node -> base-triangle centroid, else the principal axis; the
+ * frame is described at the top of qa.c and, for the sections, in their tEXt chunk "ctw:frame".
+ * Pictures that need a missing (or wrongly sized) field are not drawn, a stale copy is removed,
+ * and the report says why. report.html: self-contained HTML (no script, no external asset),
+ * titled with md->title only (the case id), every text escaped; the warnings (n_warnings strings,
+ * borrowed) first and highlighted, then the table of metrics_csv (the path of a CSV file of
+ * "metric,value" lines, or NULL for none), then each picture written, named, with a caption on
+ * what to look for. Returns CTW_ERR_INVALID for missing arguments, CTW_ERR_FORMAT for indices out
+ * of range, CTW_ERR_IO naming the file that cannot be written (or metrics_csv when it cannot be
+ * read; the partial file is removed), CTW_ERR_NOMEM, CTW_ERR_CANCELLED from the progress callback
+ * (stage "qa"). Cost: one pass over the tetrahedra per picture, O(triangles + pixels) for the
+ * surfaces; memory O(points) + the cut polygons. */
+CTW_API int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const char *dir, const char *metrics_csv,
+			 const char *const *warnings, int n_warnings);
+
 #ifdef __cplusplus
 }
 #endif

@@ -472,6 +472,22 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	if ((ret = ctw_path_join(ctx, tmp, "metrics.csv", &path)) ||
 	    (ret = write_metrics(ctx, in.mesh, &q, md.fiber, md.sheet, path)))
 		goto out;
+	{
+		/* what a reviewer must see first */
+		char wbuf[4][160];
+		const char *warn[4];
+		int nw = 0;
+		if (!fib)
+			snprintf(wbuf[nw], sizeof(wbuf[nw]), "no fibres: run 'cardiotwin fibers' before export"), nw++;
+		if (q.n_degenerate)
+			snprintf(wbuf[nw], sizeof(wbuf[nw]), "%lld degenerate tetrahedra", (long long)q.n_degenerate), nw++;
+		if (q.min_dihedral_deg < 5)
+			snprintf(wbuf[nw], sizeof(wbuf[nw]), "minimum dihedral angle %.2f deg (below 5)", q.min_dihedral_deg), nw++;
+		for (int i = 0; i < nw; i++)
+			warn[i] = wbuf[i];
+		if ((ret = ctw_qa_write(ctx, &md, tmp, path, warn, nw)))
+			goto out;
+	}
 	ctw_free(ctx, path);
 	path = NULL;
 

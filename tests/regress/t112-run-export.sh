@@ -19,13 +19,16 @@ for f in model/opencarp/heart.pts model/opencarp/heart.elem model/opencarp/heart
 	model/opencarp/lv_endo.surf.vtx model/opencarp/rv_endo.neubc model/opencarp/base.surf model/vtk/heart.vtu \
 	model/vtk/surfaces.vtp model/vtk/heart.vtk model/gmsh/heart.msh model/febio/heart.feb model/tetgen/heart.node \
 	model/tetgen/heart.ele model/tetgen/heart.face model/tetgen/heart.ortho labels.nii.gz metrics.csv provenance.xml \
-	SHA256SUMS; do
+	SHA256SUMS report.html qa/sections_region.png qa/sections_helix.png qa/surfaces.png qa/quality.png \
+	qa/helix_profile.png; do
 	[ -s "$pkg/$f" ] || fail "package lacks $f"
 done
 run 0 "$CTW" verify "$pkg"
 cat "$T/out"
 xmllint --nonet --noout --schema "$xsd" "$pkg/provenance.xml" 2>"$T/xl" || { fail "provenance.xml not valid"; cat "$T/xl"; }
 xmllint --nonet --noout "$pkg/model/febio/heart.feb" || fail "heart.feb not well-formed"
+xmllint --html --nonet --noout "$pkg/report.html" || fail "report.html not readable HTML"
+has "$pkg/report.html" "phantom-biv"
 for s in input segment mesh fibers export; do
 	grep -q "prov:id=\"run:$s\"" "$pkg/provenance.xml" || grep -q ":$s\"" "$pkg/provenance.xml" || fail "no activity $s"
 done

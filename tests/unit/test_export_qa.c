@@ -1,0 +1,627 @@
+/* test_export_qa.c: the QA pictures and report.html (export/qa.c). A structured LV (ctw_lvgen)
+ * with LDRB fibres is drawn; the PNGs are read back with libpng (size, 8-bit RGB, the tEXt frame),
+ * two runs must give identical bytes, the 50 % section must cover the analytic ellipsoidal
+ * annulus area within 5 %, the LV-only sections must be red and never blue, the helix colours must
+ * be of the + end near the endocardium and of the - end near the epicardium, a mesh retagged half
+ * RV must put the RV on the side the frame says. report.html must pass `xmllint --html`, name the
+ * case and every picture, list the warnings first and escape everything. Failure paths: a
+ * directory that is a file, a full disk (/dev/full) behind a picture and behind the report, an
+ * unreadable metrics file (CTW_ERR_IO naming the file), allocation failures (CTW_ERR_NOMEM, no
+ * leaks), a model without fibres or fields (only what can be drawn; stale pictures removed). */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctw.h"
+#include "export.h"
+#include "fault_alloc.h"
+#include "fibers.h"
+
+#define PI_D 3.14159265358979323846
+
+static char tmpdir[64];
+
+static const char *const pics[5] = { "sections_region.png", "sections_helix.png", "surfaces.png", "quality.png",
+				     "helix_profile.png" };
+
+static const char *tmp_path(const char *name)
+{
+	static char buf[8][512];
+	static int k;
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+static const char *fresh_dir(const char *name)
+{
+	const char *p = tmp_path(name);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(mkdir(p, 0777), 0);
+	return p;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *s;
+	long len;
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = malloc((size_t)len + 1);
+	assert_non_null(s);
+	assert_int_equal(fread(s, 1, (size_t)len, f), (size_t)len);
+	s[len] = '\0';
+	fclose(f);
+	if (n)
+		*n = (size_t)len;
+	return s;
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char p[700];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &st) == 0;
+}
+
+/* ---- the LV with fibres ---------------------------------------------------------------------------- */
+
+typedef struct lv {
+	ctw_ctx *ctx;
+	ctw_tetmesh *m;
+	int64_t apex;
+	ctw_fiber_result res;
+	ctw_model md;
+} lv;
+
+static lv *lv_new(void)
+{
+	lv *L = calloc(1, sizeof(*L));
+	ctw_fiber_opts o = CTW_FIBER_OPTS_INIT;
+	assert_non_null(L);
+	L->ctx = ctw_ctx_new();
+	assert_int_equal(ctw_lvgen(L->ctx, &(ctw_lvgen_opts){ 7, 10, 17, 20, 5, 4, 20, 40 }, &L->m, &L->apex), CTW_OK);
+	o.apex_node = L->apex;
+	assert_int_equal(ctw_fibers_compute(L->ctx, "lv", L->m, 0, &o, &L->res), CTW_OK);
+	L->md = (ctw_model){ L->m,
+			     L->res.fiber->values,
+			     L->res.sheet->values,
+			     (const ctw_field *const *)L->res.fields,
+			     L->res.n_fields,
+			     L->apex,
+			     "case-007" };
+	return L;
+}
+
+static void lv_free(lv *L)
+{
+	ctw_fiber_result_release(L->ctx, &L->res);
+	ctw_tetmesh_free(L->ctx, L->m);
+	ctw_ctx_free(L->ctx);
+	free(L);
+}
+
+/* ---- PNG reading --------------------------------------------------------------------------------- */
+
+typedef struct pic {
+	int w, h, color_type, bit_depth;
+	unsigned char *rgb;
+	char frame[2048];
+} pic;
+
+static int read_png_file(const char *path, pic *p)
+{
+	FILE *f = fopen(path, "rb");
+	png_structp png;
+	png_infop info;
+	png_textp text;
+	int nt = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!f)
+		return -1;
+	png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	info = png_create_info_struct(png);
+	if (setjmp(png_jmpbuf(png))) {
+		png_destroy_read_struct(&png, &info, NULL);
+		fclose(f);
+		return -1;
+	}
+	png_init_io(png, f);
+	png_read_info(png, info);
+	p->w = (int)png_get_image_width(png, info);
+	p->h = (int)png_get_image_height(png, info);
+	p->color_type = png_get_color_type(png, info);
+	p->bit_depth = png_get_bit_depth(png, info);
+	if (p->color_type == PNG_COLOR_TYPE_RGB && p->bit_depth == 8) {
+		p->rgb = malloc((size_t)3 * p->w * p->h);
+		for (int y = 0; y < p->h; y++)
+			png_read_row(png, p->rgb + (size_t)3 * p->w * y, NULL);
+		png_read_end(png, info);
+	}
+	if (png_get_text(png, info, &text, &nt) > 0)
+		for (int i = 0; i < nt; i++)
+			if (!strcmp(text[i].key, "ctw:frame"))
+				snprintf(p->frame, sizeof(p->frame), "%s", text[i].text);
+	png_destroy_read_struct(&png, &info, NULL);
+	fclose(f);
+	return 0;
+}
+
+static void read_pic(const char *dir, const char *name, pic *p)
+{
+	char path[700];
+	snprintf(path, sizeof(path), "%s/qa/%s", dir, name);
+	assert_int_equal(read_png_file(path, p), 0);
+	assert_int_equal(p->w, 800);
+	assert_int_equal(p->h, 600);
+	assert_int_equal(p->color_type, PNG_COLOR_TYPE_RGB);
+	assert_int_equal(p->bit_depth, 8);
+	assert_non_null(p->rgb);
+}
+
+static const unsigned char *px(const pic *p, int x, int y)
+{
+	return p->rgb + 3 * ((size_t)y * p->w + x);
+}
+
+/* The section frame from the tEXt chunk. */
+typedef struct frame {
+	double s, u0, v0, cx[3], cy, axis[3], right[3], up[3], level[3];
+	char from[32];
+} frame;
+
+static void parse_frame(const char *t, frame *fr)
+{
+	const char *q;
+	assert_non_null(q = strstr(t, "px_per_mm="));
+	assert_int_equal(sscanf(q,
+				"px_per_mm=%lf u0=%lf v0=%lf cx=%lf,%lf,%lf cy=%lf axis=%lf,%lf,%lf "
+				"right=%lf,%lf,%lf up=%lf,%lf,%lf levels=%lf,%lf,%lf axis_from=%31s",
+				&fr->s, &fr->u0, &fr->v0, &fr->cx[0], &fr->cx[1], &fr->cx[2], &fr->cy, &fr->axis[0],
+				&fr->axis[1], &fr->axis[2], &fr->right[0], &fr->right[1], &fr->right[2], &fr->up[0],
+				&fr->up[1], &fr->up[2], &fr->level[0], &fr->level[1], &fr->level[2], fr->from),
+			 20);
+}
+
+/* Pixel of world point p in panel k. */
+static void to_px(const frame *fr, int k, const double p[3], double *x, double *y)
+{
+	const double u = p[0] * fr->right[0] + p[1] * fr->right[1] + p[2] * fr->right[2];
+	const double v = p[0] * fr->up[0] + p[1] * fr->up[1] + p[2] * fr->up[2];
+	*x = fr->cx[k] + fr->s * (u - fr->u0);
+	*y = fr->cy - fr->s * (v - fr->v0);
+}
+
+static int is_blue(const unsigned char *c)
+{
+	return c[2] > c[0] + 60 && c[2] > c[1] + 40;
+}
+
+static int is_red(const unsigned char *c)
+{
+	return c[0] > c[2] + 60 && c[0] > c[1] + 60;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------------- */
+
+static const char *metrics_file(void)
+{
+	const char *p = tmp_path("metrics.csv");
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("metric,value\npoints,12345\nnote,\"a<b, c\"\nmin_dihedral_deg,12.5\n", f);
+	assert_int_equal(fclose(f), 0);
+	return p;
+}
+
+static void test_export_qa_pictures_valid(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("valid");
+	const char *const warn[2] = { "low Dice 0.71 <check> & review", "second warning" };
+	pic p;
+
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, metrics_file(), warn, 2), CTW_OK);
+	for (int i = 0; i < 5; i++) {
+		read_pic(d, pics[i], &p);
+		free(p.rgb);
+	}
+	assert_true(exists(d, "report.html"));
+}
+
+static void test_export_qa_deterministic(void **state)
+{
+	lv *L = *state;
+	const char *a = fresh_dir("det_a"), *b = fresh_dir("det_b");
+	const char *metrics = metrics_file();
+
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, a, metrics, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, b, metrics, NULL, 0), CTW_OK);
+	for (int i = 0; i < 6; i++) {
+		char pa[700], pb[700];
+		size_t na, nb;
+		const char *name = i < 5 ? pics[i] : NULL;
+		snprintf(pa, sizeof(pa), "%s/%s%s", a, name ? "qa/" : "", name ? name : "report.html");
+		snprintf(pb, sizeof(pb), "%s/%s%s", b, name ? "qa/" : "", name ? name : "report.html");
+		char *sa = slurp(pa, &na), *sb = slurp(pb, &nb);
+		assert_non_null(sa);
+		assert_non_null(sb);
+		assert_int_equal(na, nb);
+		assert_memory_equal(sa, sb, na);
+		free(sa);
+		free(sb);
+	}
+}
+
+/* LV only: red, never blue; the 50 % section's area is the analytic annulus within 5 %. */
+static void test_export_qa_sections_area(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("area");
+	pic p;
+	frame fr;
+	int64_t red = 0, blue = 0, lv_px = 0;
+
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	read_pic(d, "sections_region.png", &p);
+	parse_frame(p.frame, &fr);
+	assert_string_equal(fr.from, "psi_ab");
+	/* the long axis of lvgen is +z (apex at z = -20, base plane z = 5) */
+	assert_true(fabs(fr.axis[2] - 1) < 1e-3);
+	assert_true(fabs(fr.level[1] - -7.5) < 0.05);
+	for (int y = 0; y < p.h; y++)
+		for (int x = 0; x < p.w; x++) {
+			const unsigned char *c = px(&p, x, y);
+			red += is_red(c);
+			blue += is_blue(c);
+			/* the LV colour, in the middle panel above the legend */
+			lv_px += x >= 267 && x < 533 && y < 540 && c[0] == 214 && c[1] == 62 && c[2] == 62;
+		}
+	assert_true(red > 1000);
+	assert_int_equal(blue, 0);
+	const double z = fr.level[1];
+	const double ro2 = 100 * (1 - z * z / 400), ri2 = 49 * (1 - z * z / 289);
+	const double analytic = PI_D * (ro2 - ri2), measured = (double)lv_px / (fr.s * fr.s);
+	print_message("50 %% section: %.2f mm^2 drawn, %.2f mm^2 analytic (%.0f px/mm)\n", measured, analytic, fr.s);
+	assert_true(fabs(measured / analytic - 1) < 0.05);
+	/* the three panels grow from apex to base: 25 % < 50 % < 75 % in area */
+	int64_t panel[3] = { 0, 0, 0 };
+	for (int y = 0; y < 540; y++)
+		for (int x = 0; x < p.w; x++) {
+			const unsigned char *c = px(&p, x, y);
+			if (c[0] == 214 && c[1] == 62 && c[2] == 62)
+				panel[x < 267 ? 0 : x < 533 ? 1 : 2]++;
+		}
+	assert_true(panel[0] > 0 && panel[0] < panel[1] && panel[1] < panel[2]);
+	free(p.rgb);
+}
+
+/* Mean (red - blue) of the coloured, non-glyph pixels of panel 1 between radii r0 and r1 (mm). */
+static double band_redness(const pic *p, const frame *fr, double r0, double r1, int *n)
+{
+	double sum = 0;
+	double c0x, c0y;
+	const double o[3] = { 0, 0, fr->level[1] };
+	to_px(fr, 1, o, &c0x, &c0y);
+	*n = 0;
+	for (int y = 30; y < 540; y++)
+		for (int x = 267; x < 533; x++) {
+			const double r = hypot(x + 0.5 - c0x, y + 0.5 - c0y) / fr->s;
+			const unsigned char *c = px(p, x, y);
+			if (r < r0 || r > r1 || c[0] + c[1] + c[2] < 200 || (c[0] == 255 && c[1] == 255 && c[2] == 255))
+				continue;
+			sum += (double)c[0] - c[2];
+			(*n)++;
+		}
+	return *n ? sum / *n : 0;
+}
+
+static void test_export_qa_helix_colours(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("helix");
+	pic p;
+	frame fr;
+	int n_in, n_out, dark = 0;
+
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	read_pic(d, "sections_helix.png", &p);
+	parse_frame(p.frame, &fr);
+	const double z = fr.level[1];
+	const double ri = 7 * sqrt(1 - z * z / 289), ro = 10 * sqrt(1 - z * z / 400), w = ro - ri;
+	const double inner = band_redness(&p, &fr, ri + 0.05 * w, ri + 0.2 * w, &n_in);
+	const double outer = band_redness(&p, &fr, ro - 0.2 * w, ro - 0.05 * w, &n_out);
+	print_message("helix: inner band red-blue %.0f (%d px), outer %.0f (%d px)\n", inner, n_in, outer, n_out);
+	assert_true(n_in > 200 && n_out > 200);
+	assert_true(inner > 60);       /* +60 at the endocardium: the red end */
+	assert_true(outer < -60);      /* -60 at the epicardium: the blue end */
+	for (int y = 30; y < 540; y++) /* fibre glyphs are drawn */
+		for (int x = 0; x < 800; x++)
+			dark += px(&p, x, y)[0] == 25;
+	assert_true(dark > 100);
+	free(p.rgb);
+}
+
+/* Half the tetrahedra (x > 0, the patient's left) retagged RV: blue appears on the right of each
+ * panel (the frame puts +x on the right when seen from the apex with anterior up). */
+static void test_export_qa_regions_sides(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("sides");
+	int32_t *saved = malloc((size_t)L->m->n_tets * sizeof(int32_t));
+	pic p;
+	frame fr;
+	int64_t blue_right = 0, blue_left = 0, red_left = 0, red_right = 0;
+
+	memcpy(saved, L->m->region, (size_t)L->m->n_tets * sizeof(int32_t));
+	for (int64_t t = 0; t < L->m->n_tets; t++) {
+		double cx = 0;
+		for (int a = 0; a < 4; a++)
+			cx += L->m->xyz[3 * (int64_t)L->m->tets[4 * t + a]];
+		L->m->region[t] = cx > 0 ? 2 : 1;
+	}
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	memcpy(L->m->region, saved, (size_t)L->m->n_tets * sizeof(int32_t));
+	free(saved);
+	read_pic(d, "sections_region.png", &p);
+	parse_frame(p.frame, &fr);
+	assert_true(fabs(fr.right[0] - 1) < 1e-3); /* anterior (-y) up, so +x is on the right */
+	double c0x, c0y;
+	const double o[3] = { 0, 0, fr.level[1] };
+	to_px(&fr, 1, o, &c0x, &c0y);
+	for (int y = 30; y < 540; y++)
+		for (int x = 267; x < 533; x++) {
+			const unsigned char *c = px(&p, x, y);
+			blue_right += is_blue(c) && x > c0x;
+			blue_left += is_blue(c) && x < c0x;
+			red_right += is_red(c) && x > c0x;
+			red_left += is_red(c) && x < c0x;
+		}
+	assert_true(blue_right > 1000 && red_left > 1000);
+	assert_true(blue_left < blue_right / 50 && red_right < red_left / 50);
+	free(p.rgb);
+}
+
+static void test_export_qa_surfaces(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("surf");
+	pic p;
+	int64_t yellow = 0, grey = 0, reddish = 0;
+
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	read_pic(d, "surfaces.png", &p);
+	for (int y = 30; y < 540; y++)
+		for (int x = 0; x < 800; x++) {
+			const unsigned char *c = px(&p, x, y);
+			yellow += c[0] > 150 && c[1] > 120 && c[2] < 60 && y < 300; /* the base, at the top */
+			grey += c[0] == c[1] && c[1] == c[2] && c[0] > 150 && c[0] < 250;
+			reddish += c[0] > c[1] + 30 && c[0] > c[2] + 30; /* lv_endo seen through the epi */
+		}
+	assert_true(yellow > 0);
+	assert_true(grey > 1000);
+	assert_true(reddish > 1000);
+	free(p.rgb);
+}
+
+static void test_export_qa_report(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("report");
+	const char *const warn[2] = { "low Dice 0.71 <check> & review", "volume mismatch 7 %" };
+	ctw_model md = L->md;
+	char path[700], cmd[800];
+
+	md.title = "case <&> \"1\"";
+	assert_int_equal(ctw_qa_write(L->ctx, &md, d, metrics_file(), warn, 2), CTW_OK);
+	snprintf(path, sizeof(path), "%s/report.html", d);
+	char *s = slurp(path, NULL);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "<title>QA report: case &lt;&amp;&gt; &quot;1&quot;</title>"));
+	assert_null(strstr(s, "<&>"));
+	for (int i = 0; i < 5; i++)
+		assert_non_null(strstr(s, pics[i]));
+	const char *w1 = strstr(s, "low Dice 0.71 &lt;check&gt; &amp; review");
+	const char *met = strstr(s, "id=\"metrics\"");
+	assert_non_null(w1);
+	assert_non_null(met);
+	assert_true(w1 < met); /* warnings first */
+	assert_non_null(strstr(s, "<td>12345</td>"));
+	assert_non_null(strstr(s, "<td>a&lt;b, c</td>"));
+	assert_non_null(strstr(s, "<th>metric</th><th>value</th>"));
+	assert_null(strstr(s, tmpdir)); /* nothing but the case id identifies the case */
+	assert_null(strstr(s, "<script"));
+	assert_null(strstr(s, "http"));
+	free(s);
+	if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof(cmd), "xmllint --html --noout '%s'", path);
+		assert_int_equal(system(cmd), 0);
+	} else {
+		print_message("xmllint missing: HTML check skipped\n");
+	}
+	/* the case id, plainly */
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	s = slurp(path, NULL);
+	assert_non_null(strstr(s, "<h1>QA report: case-007</h1>"));
+	assert_non_null(strstr(s, "No warnings"));
+	free(s);
+}
+
+static void test_export_qa_io_errors(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("io");
+	char file[700], link[700];
+
+	/* a directory that is a regular file */
+	snprintf(file, sizeof(file), "%s/plain", d);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, file, NULL, NULL, 0), CTW_ERR_IO);
+	assert_non_null(strstr(ctw_errmsg(L->ctx), "sections_region.png"));
+	/* a full disk behind a picture, then behind the report */
+	const char *d2 = fresh_dir("io_full");
+	snprintf(link, sizeof(link), "%s/qa", d2);
+	assert_int_equal(mkdir(link, 0777), 0);
+	for (int i = 0; i < 2; i++) {
+		snprintf(link, sizeof(link), "%s/%s", d2, i == 0 ? "qa/surfaces.png" : "report.html");
+		assert_int_equal(symlink("/dev/full", link), 0);
+		assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, NULL, NULL, 0), CTW_ERR_IO);
+		assert_non_null(strstr(ctw_errmsg(L->ctx), i == 0 ? "qa/surfaces.png" : "report.html"));
+		unlink(link);
+	}
+	/* an unreadable metrics file */
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, tmp_path("no-such.csv"), NULL, 0), CTW_ERR_IO);
+	assert_non_null(strstr(ctw_errmsg(L->ctx), "no-such.csv"));
+	/* bad arguments */
+	assert_int_equal(ctw_qa_write(L->ctx, NULL, d2, NULL, NULL, 0), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, NULL, 0), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, NULL, NULL, 2), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, NULL, NULL, 0), CTW_OK);
+}
+
+/* No fibres and no fields: sections by region, surfaces and quality; the helix pictures are not
+ * drawn, stale ones are removed, the report says why. Then no fields and no boundary triangles
+ * and no apex (the principal axis), and a field of the wrong size (ignored, noted). */
+static void test_export_qa_without_fields(void **state)
+{
+	lv *L = *state;
+	const char *d = fresh_dir("bare");
+	ctw_model md = { L->m, NULL, NULL, NULL, 0, -1, "bare" };
+	char path[700];
+	pic p;
+
+	snprintf(path, sizeof(path), "%s/qa", d);
+	assert_int_equal(mkdir(path, 0777), 0);
+	snprintf(path, sizeof(path), "%s/qa/sections_helix.png", d);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, d, NULL, NULL, 0), CTW_OK);
+	assert_true(exists(d, "qa/sections_region.png"));
+	assert_true(exists(d, "qa/surfaces.png"));
+	assert_true(exists(d, "qa/quality.png"));
+	assert_false(exists(d, "qa/sections_helix.png"));
+	assert_false(exists(d, "qa/helix_profile.png"));
+	read_pic(d, "sections_region.png", &p);
+	frame fr;
+	parse_frame(p.frame, &fr);
+	assert_string_equal(fr.from, "principal"); /* no apex given, no psi_ab */
+	assert_true(fabs(fabs(fr.axis[2]) - 1) < 1e-6);
+	assert_true(fr.axis[2] > 0); /* towards the base triangles */
+	free(p.rgb);
+	snprintf(path, sizeof(path), "%s/report.html", d);
+	char *s = slurp(path, NULL);
+	assert_non_null(strstr(s, "Not drawn"));
+	assert_non_null(strstr(s, "helix_angle"));
+	free(s);
+
+	/* apex, no fields: the apex -> base axis */
+	md.apex_node = L->apex;
+	assert_int_equal(ctw_qa_write(L->ctx, &md, d, NULL, NULL, 0), CTW_OK);
+	read_pic(d, "sections_region.png", &p);
+	parse_frame(p.frame, &fr);
+	assert_string_equal(fr.from, "apex_to_base");
+	assert_true(fabs(fr.axis[2] - 1) < 1e-9);
+	free(p.rgb);
+
+	/* no boundary triangles, no apex; a helix field of the wrong size */
+	ctw_tetmesh m2 = *L->m;
+	m2.n_tris = 0;
+	ctw_field bad = *L->res.helix_angle;
+	bad.n = 5;
+	const ctw_field *fl[1] = { &bad };
+	ctw_model md2 = { &m2, NULL, NULL, fl, 1, -1, "bare2" };
+	assert_int_equal(ctw_qa_write(L->ctx, &md2, d, NULL, NULL, 0), CTW_OK);
+	assert_true(exists(d, "qa/sections_region.png"));
+	assert_false(exists(d, "qa/surfaces.png"));
+	assert_false(exists(d, "qa/sections_helix.png"));
+	s = slurp(path, NULL);
+	assert_non_null(strstr(s, "field &#39;helix_angle&#39; ignored"));
+	free(s);
+
+	/* nothing at all: an empty mesh gives a report and no pictures */
+	ctw_tetmesh m3 = { 0, 0, 0, NULL, NULL, NULL, NULL, NULL };
+	ctw_model md3 = { &m3, NULL, NULL, NULL, 0, -1, "empty" };
+	assert_int_equal(ctw_qa_write(L->ctx, &md3, d, NULL, NULL, 0), CTW_OK);
+	for (int i = 0; i < 5; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "qa/%s", pics[i]);
+		assert_false(exists(d, name));
+	}
+	assert_true(exists(d, "report.html"));
+}
+
+static void test_export_qa_nomem(void **state)
+{
+	lv *L = *state;
+	char d[600], metrics[600];
+	int ret = CTW_ERR_NOMEM;
+	long n;
+
+	snprintf(d, sizeof(d), "%s", fresh_dir("nomem"));
+	snprintf(metrics, sizeof(metrics), "%s", metrics_file());
+
+	for (n = 2; n < 500 && ret == CTW_ERR_NOMEM; n++) {
+		fault_alloc fa;
+		ctw_ctx *ctx = fault_ctx(&fa, n);
+		assert_non_null(ctx);
+		ret = ctw_qa_write(ctx, &L->md, d, metrics, NULL, 0);
+		if (ret != CTW_OK && ret != CTW_ERR_NOMEM)
+			print_message("fail_at %ld: %d %s\n", n, ret, ctw_errmsg(ctx));
+		assert_true(ret == CTW_OK || ret == CTW_ERR_NOMEM);
+		ctw_ctx_free(ctx);
+		assert_int_equal(fa.live, 0);
+	}
+	assert_int_equal(ret, CTW_OK);
+	assert_true(n > 5);
+}
+
+static int setup(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ctw_qa_XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	*state = lv_new();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	lv_free(*state);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_export_qa_pictures_valid), cmocka_unit_test(test_export_qa_deterministic),
+		cmocka_unit_test(test_export_qa_sections_area),  cmocka_unit_test(test_export_qa_helix_colours),
+		cmocka_unit_test(test_export_qa_regions_sides),  cmocka_unit_test(test_export_qa_surfaces),
+		cmocka_unit_test(test_export_qa_report),         cmocka_unit_test(test_export_qa_io_errors),
+		cmocka_unit_test(test_export_qa_without_fields), cmocka_unit_test(test_export_qa_nomem),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
