@@ -63,6 +63,31 @@ CTW_API int ctw_laplace_solve(ctw_ctx *ctx, ctw_laplace *L, const uint8_t *fixed
 			      double rhs_const, int warm, double clamp_lo, double clamp_hi, double *u,
 			      ctw_solve_info *info);
 
+/* Several problems on one matrix, solved together: PCG in lockstep, one pass over the matrix per
+ * iteration for all members still running (the solves are memory bound, so two or three problems
+ * cost little more than one). Each member has its own Dirichlet set, values, load, initial guess
+ * and clamping, and its own stopping test: its iterates, iterations and solution are bit for bit
+ * those of ctw_laplace_solve on its own. Members with the same `fixed` pointer share one mask. */
+#define CTW_LAPLACE_MAX_PROBLEMS 4
+
+typedef struct ctw_laplace_problem {
+	const uint8_t *fixed;         /* in: as ctw_laplace_solve                                   */
+	const double *value;
+	double rhs_const;
+	int warm;
+	double clamp_lo, clamp_hi;
+	double *u;                    /* in/out: initial guess when warm, the solution              */
+	ctw_solve_info info;          /* out; seconds: from the start until this member converged   */
+	int status;                   /* out: CTW_OK, or CTW_ERR_EXTERNAL when this one failed      */
+} ctw_laplace_problem;
+
+/* Solves the k (1..CTW_LAPLACE_MAX_PROBLEMS) problems prob[0..k). CTW_ERR_INVALID (nothing
+ * solved) for bad arguments, a non-finite input or a member with no fixed node. When a member
+ * does not converge the others still finish and receive their solutions (status CTW_OK); the
+ * call returns CTW_ERR_EXTERNAL with the message of the first failed member, whose u is left
+ * untouched. */
+CTW_API int ctw_laplace_solve_many(ctw_ctx *ctx, ctw_laplace *L, int k, ctw_laplace_problem *prob);
+
 /* Number of connected components of the mesh (tetrahedra sharing a node). */
 CTW_API int ctw_tetmesh_components(ctw_ctx *ctx, const ctw_tetmesh *m, int *n_components);
 

@@ -2,7 +2,8 @@
  * The stiffness matrix is assembled once as CSR (sorted int32 columns, double values) in
  * reverse Cuthill-McKee order; every solve applies symmetric Dirichlet elimination as a masked
  * operator and runs preconditioned CG (Jacobi, or SSOR on fixed row blocks) on a team of
- * pthreads. Dot products are summed per fixed chunk of rows and then in chunk order, and the
+ * pthreads; several problems on the matrix can run in lockstep, one pass over the matrix per
+ * iteration for all of them (ctw_laplace_solve_many). Dot products are summed per fixed chunk of rows and then in chunk order, and the
  * SSOR blocks do not depend on the team size, so the iterates are bit-identical whatever the
  * number of threads. */
 #define _POSIX_C_SOURCE 200809L
@@ -10,6 +11,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -524,26 +526,41 @@ double ctw_laplace_setup_seconds(const ctw_laplace *L)
 
 /* ---- preconditioned CG on a team of threads -------------------------------------------------- */
 
+/* Up to MAX_PROB problems on the one matrix run in lockstep: every pass over the rows computes
+ * the products of all problems still running, so the matrix (the bulk of the memory traffic) is
+ * streamed once per iteration for all of them. Each problem keeps its own mask, vectors, scalars
+ * and stopping test, and its arithmetic is exactly that of a solve on its own: the same
+ * iterates, bit for bit. */
+#define MAX_PROB CTW_LAPLACE_MAX_PROBLEMS
+
+struct prob {
+	const uint8_t *mask;         /* 1 on Dirichlet rows                                   */
+	const double *dinv;          /* 1 / K_ii on free rows, 0 on Dirichlet and empty rows  */
+	double *x, *r, *z, *p, *q;
+	double rhs;
+	int warm;
+	/* outcome, written by thread 0 */
+	int iterations, converged;
+	double rr0, rr, seconds;
+};
+
 /* State shared by the team. Every thread runs the whole CG loop on its own rows (a contiguous
  * range of SSOR blocks), meets the others at two barriers per iteration, and reduces the same
  * per-chunk partial sums in the same order, so all take the same decisions without a master. */
 struct cg {
 	const ctw_laplace *L;
-	const uint8_t *mask;         /* 1 on Dirichlet rows                                   */
-	const double *dinv;          /* 1 / K_ii on free rows, 0 on Dirichlet and empty rows  */
-	double *x, *r, *z, *p, *q;
-	double rhs;
+	struct prob pr[MAX_PROB];
+	int nprob;
 	double tol2;                 /* (rtol)^2, compared with ||r||^2 / ||b||^2            */
-	int nthreads, max_it, warm;
+	double t0;                   /* start of the solve (s)                                */
+	int nthreads, max_it;
 	pthread_barrier_t bar;
 	pthread_mutex_t lock;        /* the start gate: workers wait until go != 0            */
 	pthread_cond_t cond;
 	int go;                      /* 1 run, -1 abort (a thread could not be created)       */
-	double part[NCHUNK][4];      /* partial sums: 0 p.q, 1 r.r, 2 r.z, 3 b.b; a slot is
-				      * rewritten only two barriers after it was read     */
-	/* outcome, written by thread 0 */
-	int iterations, converged;
-	double rr0, rr;
+	/* partial sums per chunk and problem: 0 p.q, 1 r.r, 2 r.z, 3 b.b; a slot is rewritten
+	 * only two barriers after it was read */
+	double part[NCHUNK][MAX_PROB][4];
 };
 
 struct worker {
@@ -558,11 +575,11 @@ static void team_wait(struct cg *cg)
 		pthread_barrier_wait(&cg->bar);
 }
 
-static double sum_slot(const struct cg *cg, int slot)
+static double sum_slot(const struct cg *cg, int a, int slot)
 {
 	double s = 0;
 	for (int c = 0; c < NCHUNK; c++)
-		s += cg->part[c][slot];
+		s += cg->part[c][a][slot];
 	return s;
 }
 
@@ -575,48 +592,47 @@ static double row_dot(const ctw_laplace *L, int64_t i, const double *v)
 }
 
 /* The right-hand side of the lifted problem at row i: f_i - sum over fixed j of K_ij u_j. */
-static double lifted_rhs(const struct cg *cg, int64_t i)
+static double lifted_rhs(const ctw_laplace *L, const struct prob *P, int64_t i)
 {
-	const ctw_laplace *L = cg->L;
 	double s = 0;
 
 	for (int64_t k = L->rowptr[i]; k < L->rowptr[i + 1]; k++)
-		if (cg->mask[L->col[k]])
-			s += L->val[k] * cg->x[L->col[k]];
-	return cg->rhs * L->load[i] - s;
+		if (P->mask[L->col[k]])
+			s += L->val[k] * P->x[L->col[k]];
+	return P->rhs * L->load[i] - s;
 }
 
 /* r = M (f - K x) on the rows of chunks [c0, c1), with r.r per chunk in slot 1 and b.b of the
  * lifted right-hand side in slot 3 (the reference of rtol: a good initial
  * guess then needs fewer iterations instead of the same number). */
-static void initial_residual(struct cg *cg, int c0, int c1)
+static void initial_residual(struct cg *cg, int a, int c0, int c1)
 {
 	const ctw_laplace *L = cg->L;
+	struct prob *P = &cg->pr[a];
 
 	for (int c = c0; c < c1; c++) {
 		double rr = 0, bb = 0;
 		for (int64_t i = L->chunk[c]; i < L->chunk[c + 1]; i++) {
-			double ri = cg->mask[i] ? 0 : cg->rhs * L->load[i] - row_dot(L, i, cg->x);
-			double bi = !cg->warm ? ri : cg->mask[i] ? 0 : lifted_rhs(cg, i);
-			cg->r[i] = ri;
+			double ri = P->mask[i] ? 0 : P->rhs * L->load[i] - row_dot(L, i, P->x);
+			double bi = !P->warm ? ri : P->mask[i] ? 0 : lifted_rhs(L, P, i);
+			P->r[i] = ri;
 			rr += ri * ri;
 			bb += bi * bi;
 		}
-		cg->part[c][3] = bb;
-		cg->part[c][1] = rr;
+		cg->part[c][a][3] = bb;
+		cg->part[c][a][1] = rr;
 	}
 }
 
 /* Symmetric Gauss-Seidel on the rows [b0, b1) alone (couplings to other blocks dropped, which
  * keeps the preconditioner SPD and the blocks independent): z = (D+L)^-1 D (D+U)^-1 r. Dirichlet
  * and empty rows have dinv 0, so their z stays 0 and they drop out of the sums. */
-static void ssor_block(const struct cg *cg, int64_t b0, int64_t b1)
+static void ssor_block(const ctw_laplace *L, const struct prob *P, int64_t b0, int64_t b1)
 {
-	const ctw_laplace *L = cg->L;
 	const int64_t *rp = L->rowptr;
 	const int32_t *col = L->col;
 	const double *val = L->val;
-	double *z = cg->z;
+	double *z = P->z;
 
 	/* Farthest columns first: the nearest ones were computed last, and adding them last keeps
 	 * the dependency from one row to the next down to a single multiply-add (the sweeps are
@@ -626,78 +642,157 @@ static void ssor_block(const struct cg *cg, int64_t b0, int64_t b1)
 		for (int64_t k = rp[i]; k < rp[i] + L->dpos[i]; k++)
 			if (col[k] >= b0)
 				s += val[k] * z[col[k]];
-		z[i] = (cg->r[i] - s) * cg->dinv[i];
+		z[i] = (P->r[i] - s) * P->dinv[i];
 	}
 	for (int64_t i = b1 - 1; i >= b0; i--) {
 		double s = 0;
 		for (int64_t k = rp[i + 1] - 1; k > rp[i] + L->dpos[i]; k--)
 			if (col[k] < b1)
 				s += val[k] * z[col[k]];
-		z[i] -= s * cg->dinv[i];
+		z[i] -= s * P->dinv[i];
 	}
 }
 
 /* z = M^-1 r on chunks [c0, c1) (whole blocks), with r.z per chunk. */
-static void precondition(struct cg *cg, int c0, int c1)
+static void precondition(struct cg *cg, int a, int c0, int c1)
 {
 	const ctw_laplace *L = cg->L;
+	struct prob *P = &cg->pr[a];
 
 	if (L->opts.precond == CTW_PC_SSOR)
 		for (int c = c0; c < c1; c += CHUNKS_PER_BLOCK)
-			ssor_block(cg, L->chunk[c], L->chunk[c + CHUNKS_PER_BLOCK]);
+			ssor_block(L, P, L->chunk[c], L->chunk[c + CHUNKS_PER_BLOCK]);
 	for (int c = c0; c < c1; c++) {
 		double rz = 0;
 		for (int64_t i = L->chunk[c]; i < L->chunk[c + 1]; i++) {
 			if (L->opts.precond == CTW_PC_JACOBI)
-				cg->z[i] = cg->dinv[i] * cg->r[i];
-			rz += cg->r[i] * cg->z[i];
+				P->z[i] = P->dinv[i] * P->r[i];
+			rz += P->r[i] * P->z[i];
 		}
-		cg->part[c][2] = rz;
+		cg->part[c][a][2] = rz;
 	}
 }
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* p = z + beta p and q = M K M p, computed as q = M K z + beta q (K p_new = K z + beta K p_old),
- * which needs z complete but not p: one barrier less per iteration. p.q per chunk. */
-static void direction(struct cg *cg, int c0, int c1, double beta, int first)
+ * which needs z complete but not p: one barrier less per iteration. p.q per chunk. The na
+ * problems act[] share each pass over the matrix; na is a constant in every caller, so the
+ * loops over the problems unroll. */
+static ALWAYS_INLINE void direction_n(struct cg *cg, int c0, int c1, const int *act, int na,
+				      const double *beta)
 {
 	const ctw_laplace *L = cg->L;
+	const int64_t *rp = L->rowptr;
+	const int32_t *col = L->col;
+	const double *val = L->val;
+	const double *zs[MAX_PROB];
+	double b[MAX_PROB];
+	struct prob *P[MAX_PROB];
+
+	for (int a = 0; a < na; a++) {
+		P[a] = &cg->pr[act[a]];
+		zs[a] = P[a]->z;
+		b[a] = beta[act[a]];
+	}
+	/* scalar accumulators, not an array: GCC keeps an array of 3 in memory, and the
+	 * store-to-load chain per non-zero then costs 2.5 times the whole iteration */
+	const double *z0 = zs[0], *z1 = na > 1 ? zs[1] : z0, *z2 = na > 2 ? zs[2] : z0;
+	const double *z3 = na > 3 ? zs[3] : z0;
+	for (int c = c0; c < c1; c++) {
+		double pq[MAX_PROB] = { 0 };
+		for (int64_t i = L->chunk[c]; i < L->chunk[c + 1]; i++) {
+			double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+			for (int64_t k = rp[i]; k < rp[i + 1]; k++) {
+				const double v = val[k];
+				const int32_t j = col[k];
+				s0 += v * z0[j];
+				if (na > 1)
+					s1 += v * z1[j];
+				if (na > 2)
+					s2 += v * z2[j];
+				if (na > 3)
+					s3 += v * z3[j];
+			}
+			const double s[MAX_PROB] = { s0, s1, s2, s3 };
+			for (int a = 0; a < na; a++) {
+				struct prob *Q = P[a];
+				const double w = Q->mask[i] ? 0 : s[a];
+				const double pi = Q->z[i] + b[a] * Q->p[i];
+				const double qi = w + b[a] * Q->q[i];
+				Q->p[i] = pi;
+				Q->q[i] = qi;
+				pq[a] += pi * qi;
+			}
+		}
+		for (int a = 0; a < na; a++)
+			cg->part[c][act[a]][0] = pq[a];
+	}
+}
+
+/* The first direction of problem a: p = z, q = M K M z. */
+static void direction_first(struct cg *cg, int a, int c0, int c1)
+{
+	const ctw_laplace *L = cg->L;
+	struct prob *P = &cg->pr[a];
 
 	for (int c = c0; c < c1; c++) {
 		double pq = 0;
 		for (int64_t i = L->chunk[c]; i < L->chunk[c + 1]; i++) {
-			double w = cg->mask[i] ? 0 : row_dot(L, i, cg->z);
-			double pi = first ? cg->z[i] : cg->z[i] + beta * cg->p[i];
-			double qi = first ? w : w + beta * cg->q[i];
-			cg->p[i] = pi;
-			cg->q[i] = qi;
-			pq += pi * qi;
+			double w = P->mask[i] ? 0 : row_dot(L, i, P->z);
+			P->p[i] = P->z[i];
+			P->q[i] = w;
+			pq += P->z[i] * w;
 		}
-		cg->part[c][0] = pq;
+		cg->part[c][a][0] = pq;
+	}
+}
+
+static void direction(struct cg *cg, int c0, int c1, const int *act, int na, const double *beta)
+{
+	switch (na) {
+	case 1:
+		direction_n(cg, c0, c1, act, 1, beta);
+		break;
+	case 2:
+		direction_n(cg, c0, c1, act, 2, beta);
+		break;
+	case 3:
+		direction_n(cg, c0, c1, act, 3, beta);
+		break;
+	default:
+		direction_n(cg, c0, c1, act, MAX_PROB, beta);
+		break;
 	}
 }
 
 /* x += alpha p, r -= alpha q, r.r per chunk; with Jacobi also z = D^-1 r and r.z in the same
  * pass (the iteration is memory bound: one pass less over r and z). */
-static void update(struct cg *cg, int c0, int c1, double alpha)
+static void update(struct cg *cg, int a, int c0, int c1, double alpha)
 {
 	const ctw_laplace *L = cg->L;
+	struct prob *P = &cg->pr[a];
 	const int jacobi = L->opts.precond == CTW_PC_JACOBI;
 
 	for (int c = c0; c < c1; c++) {
 		double rr = 0, rz = 0;
 		for (int64_t i = L->chunk[c]; i < L->chunk[c + 1]; i++) {
-			double ri = cg->r[i] - alpha * cg->q[i];
-			cg->x[i] += alpha * cg->p[i];
-			cg->r[i] = ri;
+			double ri = P->r[i] - alpha * P->q[i];
+			P->x[i] += alpha * P->p[i];
+			P->r[i] = ri;
 			rr += ri * ri;
 			if (jacobi) {
-				double zi = cg->dinv[i] * ri;
-				cg->z[i] = zi;
+				double zi = P->dinv[i] * ri;
+				P->z[i] = zi;
 				rz += ri * zi;
 			}
 		}
-		cg->part[c][1] = rr;
-		cg->part[c][2] = rz;
+		cg->part[c][a][1] = rr;
+		cg->part[c][a][2] = rz;
 	}
 }
 
@@ -705,41 +800,86 @@ static void cg_loop(struct cg *cg, int id)
 {
 	const int b0 = id * NBLOCK / cg->nthreads, b1 = (id + 1) * NBLOCK / cg->nthreads;
 	const int c0 = b0 * CHUNKS_PER_BLOCK, c1 = b1 * CHUNKS_PER_BLOCK;
-	double rr0, rr, rz, beta = 0;
-	int it = 0, converged = 0;
+	const int k = cg->nprob, ssor = cg->L->opts.precond == CTW_PC_SSOR;
+	double rr0[MAX_PROB], rr[MAX_PROB], rz[MAX_PROB], beta[MAX_PROB], alpha[MAX_PROB];
+	int it[MAX_PROB], running[MAX_PROB], converged[MAX_PROB];
 
-	initial_residual(cg, c0, c1);
-	precondition(cg, c0, c1);
+	for (int a = 0; a < k; a++) {
+		initial_residual(cg, a, c0, c1);
+		precondition(cg, a, c0, c1);
+	}
 	team_wait(cg);
-	rr0 = sum_slot(cg, 3);
-	rr = sum_slot(cg, 1);
-	rz = sum_slot(cg, 2);
-	if (!(rr0 > 0))
-		rr0 = rr;   /* b = 0: the solution is 0, reduce the guess's residual instead */
-	converged = rr <= cg->tol2 * rr0;
-	while (!converged && it < cg->max_it) {
-		direction(cg, c0, c1, beta, it == 0);
-		team_wait(cg);
-		double pq = sum_slot(cg, 0);
-		if (!(pq > 0) || !isfinite(pq))
-			break;   /* breakdown: K is not SPD on the free nodes (no fixed node nearby) */
-		update(cg, c0, c1, rz / pq);
-		if (cg->L->opts.precond == CTW_PC_SSOR)
-			precondition(cg, c0, c1);
-		team_wait(cg);
-		it++;
-		rr = sum_slot(cg, 1);
-		double rz_new = sum_slot(cg, 2);
-		converged = rr <= cg->tol2 * rr0;
-		beta = rz_new / rz;
-		rz = rz_new;
+	for (int a = 0; a < k; a++) {
+		rr0[a] = sum_slot(cg, a, 3);
+		rr[a] = sum_slot(cg, a, 1);
+		rz[a] = sum_slot(cg, a, 2);
+		if (!(rr0[a] > 0))
+			rr0[a] = rr[a];   /* b = 0: the solution is 0, reduce the guess's residual */
+		converged[a] = rr[a] <= cg->tol2 * rr0[a];
+		running[a] = !converged[a];
+		it[a] = 0;
+		beta[a] = 0;
+		if (id == 0 && !running[a])
+			cg->pr[a].seconds = now_seconds() - cg->t0;
 	}
-	if (id == 0) {
-		cg->iterations = it;
-		cg->converged = converged;
-		cg->rr0 = rr0;
-		cg->rr = rr;
+	for (;;) {
+		int act[MAX_PROB], na = 0, nf = 0;
+		for (int a = 0; a < k; a++) {
+			if (running[a] && it[a] >= cg->max_it)
+				running[a] = 0;
+			if (!running[a])
+				continue;
+			if (it[a] == 0)
+				direction_first(cg, a, c0, c1);
+			else
+				act[na++] = a;
+			nf++;
+		}
+		if (!nf)
+			break;
+		if (na)
+			direction(cg, c0, c1, act, na, beta);
+		team_wait(cg);
+		na = 0;
+		for (int a = 0; a < k; a++) {
+			if (!running[a])
+				continue;
+			double pq = sum_slot(cg, a, 0);
+			if (!(pq > 0) || !isfinite(pq)) {
+				running[a] = 0;   /* breakdown: K is not SPD on the free nodes */
+				continue;
+			}
+			alpha[a] = rz[a] / pq;
+			act[na++] = a;
+		}
+		for (int m = 0; m < na; m++) {
+			update(cg, act[m], c0, c1, alpha[act[m]]);
+			if (ssor)
+				precondition(cg, act[m], c0, c1);
+		}
+		team_wait(cg);
+		for (int m = 0; m < na; m++) {
+			const int a = act[m];
+			it[a]++;
+			rr[a] = sum_slot(cg, a, 1);
+			double rz_new = sum_slot(cg, a, 2);
+			converged[a] = rr[a] <= cg->tol2 * rr0[a];
+			beta[a] = rz_new / rz[a];
+			rz[a] = rz_new;
+			if (converged[a]) {
+				running[a] = 0;
+				if (id == 0)
+					cg->pr[a].seconds = now_seconds() - cg->t0;
+			}
+		}
 	}
+	if (id == 0)
+		for (int a = 0; a < k; a++) {
+			cg->pr[a].iterations = it[a];
+			cg->pr[a].converged = converged[a];
+			cg->pr[a].rr0 = rr0[a];
+			cg->pr[a].rr = rr[a];
+		}
 }
 
 static void *worker_main(void *arg)
@@ -816,23 +956,27 @@ static void run_team(struct cg *cg, int nthreads)
 
 /* ---- solve ------------------------------------------------------------------------------------ */
 
-/* Scatters the problem into solver numbering: mask, Dirichlet values and the initial guess in
- * x, the inverse diagonal. Returns the number of fixed nodes, -1 for a non-finite input. */
-static int64_t load_problem(const ctw_laplace *L, const uint8_t *fixed, const double *value,
-			    int warm, const double *u, struct cg *cg, uint8_t *mask, double *dinv)
+/* Scatters the problem into solver numbering: the mask and inverse diagonal (unless shared with
+ * an earlier problem of the same Dirichlet set), Dirichlet values and the initial guess in x.
+ * Returns the number of fixed nodes, -1 for a non-finite input. */
+static int64_t load_problem(const ctw_laplace *L, const ctw_laplace_problem *in, int own_mask,
+			    struct prob *P, uint8_t *mask, double *dinv)
 {
 	int64_t nfixed = 0;
 
 	for (int64_t i = 0; i < L->n; i++) {
 		int64_t o = L->perm ? L->perm[i] : i;
 		double d = L->val[L->rowptr[i] + L->dpos[i]];
-		mask[i] = fixed[o] != 0;
-		nfixed += mask[i];
-		cg->x[i] = mask[i] ? value[o] : warm ? u[o] : 0;
-		if (!isfinite(cg->x[i]))
+		int f = in->fixed[o] != 0;
+		if (own_mask) {
+			mask[i] = (uint8_t)f;
+			dinv[i] = !f && d > 0 ? 1 / d : 0;
+		}
+		nfixed += f;
+		P->x[i] = f ? in->value[o] : in->warm ? in->u[o] : 0;
+		if (!isfinite(P->x[i]))
 			return -1;
-		dinv[i] = !mask[i] && d > 0 ? 1 / d : 0;
-		cg->z[i] = 0;
+		P->z[i] = 0;
 	}
 	return nfixed;
 }
@@ -857,96 +1001,151 @@ static int64_t store_solution(const ctw_laplace *L, const double *x, double lo, 
 	return clamped;
 }
 
-static int solve_fail(ctw_ctx *ctx, const ctw_laplace *L, const struct cg *cg)
+static int solve_fail(ctw_ctx *ctx, const ctw_laplace *L, const struct cg *cg, int a)
 {
-	double rel = cg->rr0 > 0 ? sqrt(cg->rr / cg->rr0) : 0;
+	const struct prob *P = &cg->pr[a];
+	double rel = P->rr0 > 0 ? sqrt(P->rr / P->rr0) : 0;
+	char who[48] = "";
 
-	if (cg->iterations < cg->max_it)
+	if (cg->nprob > 1)
+		snprintf(who, sizeof(who), " (problem %d of %d)", a + 1, cg->nprob);
+	if (P->iterations < cg->max_it)
 		return ctw_error(ctx, CTW_ERR_EXTERNAL, "fibers",
-				 "laplace: CG broke down after %d iterations (relative residual "
+				 "laplace: CG broke down after %d iterations%s (relative residual "
 				 "%.3g); is every part of the mesh connected to a fixed node?",
-				 cg->iterations, rel);
+				 P->iterations, who, rel);
 	return ctw_error(ctx, CTW_ERR_EXTERNAL, "fibers",
-			 "laplace: CG did not converge in %d iterations (relative residual %.3g > "
+			 "laplace: CG did not converge in %d iterations%s (relative residual %.3g > "
 			 "rtol %.3g); raise max_iterations or check the mesh quality",
-			 cg->iterations, rel, L->opts.rtol);
+			 P->iterations, who, rel, L->opts.rtol);
+}
+
+int ctw_laplace_solve_many(ctw_ctx *ctx, ctw_laplace *L, int k, ctw_laplace_problem *prob)
+{
+	double t0 = now_seconds();
+	struct cg *cg = NULL;
+	uint8_t *masks = NULL;
+	double *dinvs = NULL, *buf = NULL;
+	int64_t nfixed[MAX_PROB], n;
+	int ret = CTW_ERR_NOMEM, nthreads, owner[MAX_PROB];
+
+	if (!L || !prob || k < 1 || k > MAX_PROB)
+		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "laplace: bad solve arguments");
+	for (int a = 0; a < k; a++) {
+		memset(&prob[a].info, 0, sizeof(prob[a].info));
+		prob[a].status = CTW_ERR_INVALID;
+	}
+	for (int a = 0; a < k; a++)
+		if (!prob[a].fixed || !prob[a].value || !prob[a].u || !isfinite(prob[a].rhs_const))
+			return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "laplace: bad solve arguments");
+	n = L->n;
+	/* problems with the same Dirichlet set share its mask and inverse diagonal */
+	for (int a = 0; a < k; a++) {
+		owner[a] = a;
+		for (int b = 0; b < a; b++)
+			if (prob[b].fixed == prob[a].fixed) {
+				owner[a] = owner[b];
+				break;
+			}
+	}
+	if (!(cg = ctw_calloc(ctx, 1, sizeof(*cg))) ||
+	    !(buf = ctw_malloc(ctx, sizeof(double) * 5 * (size_t)k * (size_t)n)) ||
+	    !(dinvs = ctw_malloc(ctx, sizeof(double) * (size_t)k * (size_t)n)) ||
+	    !(masks = ctw_malloc(ctx, (size_t)k * (size_t)n)))
+		goto out;
+	cg->L = L;
+	cg->nprob = k;
+	cg->tol2 = L->opts.rtol * L->opts.rtol;
+	cg->max_it = L->opts.max_iterations;
+	for (int a = 0; a < k; a++) {
+		struct prob *P = &cg->pr[a];
+		double *v = buf + 5 * (size_t)a * (size_t)n;
+		uint8_t *mask = masks + (size_t)owner[a] * (size_t)n;
+		double *dinv = dinvs + (size_t)owner[a] * (size_t)n;
+		P->x = v;
+		P->r = v + n;
+		P->z = v + 2 * n;
+		P->p = v + 3 * n;
+		P->q = v + 4 * n;
+		P->mask = mask;
+		P->dinv = dinv;
+		P->rhs = prob[a].rhs_const;
+		P->warm = prob[a].warm != 0;
+		nfixed[a] = load_problem(L, &prob[a], owner[a] == a, P, mask, dinv);
+		if (nfixed[a] < 0) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "fibers",
+					"laplace: non-finite Dirichlet value or initial guess");
+			goto out;
+		}
+		if (nfixed[a] == 0) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "fibers",
+					"laplace: no node is fixed (a pure Neumann problem is singular)");
+			goto out;
+		}
+	}
+	nthreads = team_size(L);
+	cg->t0 = t0;
+	run_team(cg, nthreads);
+	ret = CTW_OK;
+	for (int a = 0; a < k; a++) {
+		const struct prob *P = &cg->pr[a];
+		ctw_solve_info *info = &prob[a].info;
+		int64_t clamped;
+		info->iterations = P->iterations;
+		info->rel_residual = P->rr0 > 0 ? sqrt(P->rr / P->rr0) : 0;
+		if (!P->converged) {
+			prob[a].status = CTW_ERR_EXTERNAL;
+			if (!ret)
+				ret = solve_fail(ctx, L, cg, a);
+			continue;
+		}
+		clamped = store_solution(L, P->x, prob[a].clamp_lo, prob[a].clamp_hi, prob[a].u);
+		if (clamped < 0) {
+			prob[a].status = CTW_ERR_EXTERNAL;
+			if (!ret)
+				ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "fibers",
+						"laplace: non-finite solution");
+			continue;
+		}
+		prob[a].status = CTW_OK;
+		info->seconds = k == 1 ? now_seconds() - t0 : P->seconds;
+		info->clamped = clamped;
+		char who[48] = "";
+		if (k > 1)
+			snprintf(who, sizeof(who), " (problem %d of %d)", a + 1, k);
+		ctw_log(ctx, CTW_LOG_INFO, "fibers",
+			"laplace: %s-PCG converged in %d iterations%s (relative residual %.2e, %lld "
+			"fixed nodes, %lld clamped, %d threads, %.3f s)",
+			L->opts.precond == CTW_PC_SSOR ? "SSOR" : "Jacobi", P->iterations, who,
+			info->rel_residual, (long long)nfixed[a], (long long)clamped, cg->nthreads,
+			k == 1 ? now_seconds() - t0 : P->seconds);
+	}
+	if (k > 1 && !ret)
+		ctw_log(ctx, CTW_LOG_INFO, "fibers", "laplace: %d problems solved together in %.3f s",
+			k, now_seconds() - t0);
+out:
+	ctw_free(ctx, masks);
+	ctw_free(ctx, dinvs);
+	ctw_free(ctx, buf);
+	ctw_free(ctx, cg);
+	return ret;
 }
 
 int ctw_laplace_solve(ctw_ctx *ctx, ctw_laplace *L, const uint8_t *fixed, const double *value,
 		      double rhs_const, int warm, double clamp_lo, double clamp_hi, double *u,
 		      ctw_solve_info *info)
 {
-	double t0 = now_seconds();
-	struct cg *cg = NULL;
-	uint8_t *mask = NULL;
-	double *dinv = NULL, *buf = NULL;
-	int64_t nfixed, clamped, n;
-	int ret = CTW_ERR_NOMEM, nthreads;
+	ctw_laplace_problem p = { fixed, value, rhs_const, warm, clamp_lo, clamp_hi, u,
+				  { 0, 0, 0, 0 }, 0 };
+	int ret;
 
 	if (info)
 		memset(info, 0, sizeof(*info));
-	if (!L || !fixed || !value || !u || !isfinite(rhs_const))
+	if (!L)
 		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "laplace: bad solve arguments");
-	n = L->n;
-	if (!(cg = ctw_calloc(ctx, 1, sizeof(*cg))) ||
-	    !(buf = ctw_malloc(ctx, sizeof(double) * 5 * (size_t)n)) ||
-	    !(dinv = ctw_malloc(ctx, sizeof(double) * (size_t)n)) ||
-	    !(mask = ctw_malloc(ctx, (size_t)n)))
-		goto out;
-	cg->L = L;
-	cg->x = buf;
-	cg->r = buf + n;
-	cg->z = buf + 2 * n;
-	cg->p = buf + 3 * n;
-	cg->q = buf + 4 * n;
-	cg->mask = mask;
-	cg->dinv = dinv;
-	cg->rhs = rhs_const;
-	cg->tol2 = L->opts.rtol * L->opts.rtol;
-	cg->max_it = L->opts.max_iterations;
-	cg->warm = warm != 0;
-	nfixed = load_problem(L, fixed, value, warm, u, cg, mask, dinv);
-	if (nfixed < 0) {
-		ret = ctw_error(ctx, CTW_ERR_INVALID, "fibers",
-				"laplace: non-finite Dirichlet value or initial guess");
-		goto out;
-	}
-	if (nfixed == 0) {
-		ret = ctw_error(ctx, CTW_ERR_INVALID, "fibers",
-				"laplace: no node is fixed (a pure Neumann problem is singular)");
-		goto out;
-	}
-	nthreads = team_size(L);
-	run_team(cg, nthreads);
-	if (info) {
-		info->iterations = cg->iterations;
-		info->rel_residual = cg->rr0 > 0 ? sqrt(cg->rr / cg->rr0) : 0;
-	}
-	if (!cg->converged) {
-		ret = solve_fail(ctx, L, cg);
-		goto out;
-	}
-	clamped = store_solution(L, cg->x, clamp_lo, clamp_hi, u);
-	if (clamped < 0) {
-		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "fibers", "laplace: non-finite solution");
-		goto out;
-	}
-	ret = CTW_OK;
-	if (info) {
-		info->seconds = now_seconds() - t0;
-		info->clamped = clamped;
-	}
-	ctw_log(ctx, CTW_LOG_INFO, "fibers",
-		"laplace: %s-PCG converged in %d iterations (relative residual %.2e, %lld fixed "
-		"nodes, %lld clamped, %d threads, %.3f s)",
-		L->opts.precond == CTW_PC_SSOR ? "SSOR" : "Jacobi", cg->iterations,
-		cg->rr0 > 0 ? sqrt(cg->rr / cg->rr0) : 0, (long long)nfixed, (long long)clamped,
-		cg->nthreads, now_seconds() - t0);
-out:
-	ctw_free(ctx, mask);
-	ctw_free(ctx, dinv);
-	ctw_free(ctx, buf);
-	ctw_free(ctx, cg);
+	ret = ctw_laplace_solve_many(ctx, L, 1, &p);
+	if (info)
+		*info = p.info;
 	return ret;
 }
 

@@ -649,8 +649,8 @@ int ctw_fibers_compute(ctw_ctx *ctx, const char *what, const ctw_tetmesh *m, int
 	const double t0 = now_s();
 	int64_t ntag[5] = { 0 };
 	ctw_laplace *L = NULL;
-	uint8_t *owner = NULL, *fixed = NULL, *need = NULL;
-	double *value = NULL, *ng[3] = { NULL, NULL, NULL };
+	uint8_t *owner = NULL, *fixed = NULL, *fixed_ab = NULL, *need = NULL;
+	double *value = NULL, *value_rv = NULL, *value_ab = NULL, *ng[3] = { NULL, NULL, NULL };
 	double cb[3], nup[3];
 	int ret, ncomp = 0;
 
@@ -688,9 +688,12 @@ int ctw_fibers_compute(ctw_ctx *ctx, const char *what, const ctw_tetmesh *m, int
 	if ((ret = dirichlet_sets(ctx, m, &owner)))
 		goto out;
 	fixed = ctw_calloc(ctx, (size_t)m->n_points, 1);
+	fixed_ab = ctw_calloc(ctx, (size_t)m->n_points, 1);
 	value = ctw_calloc(ctx, (size_t)m->n_points, sizeof(double));
+	value_rv = ctw_calloc(ctx, (size_t)m->n_points, sizeof(double));
+	value_ab = ctw_calloc(ctx, (size_t)m->n_points, sizeof(double));
 	need = ctw_calloc(ctx, (size_t)m->n_tets, 1);
-	if (!fixed || !value || !need) {
+	if (!fixed || !fixed_ab || !value || !value_rv || !value_ab || !need) {
 		ret = CTW_ERR_NOMEM;
 		goto out;
 	}
@@ -722,19 +725,37 @@ int ctw_fibers_compute(ctw_ctx *ctx, const char *what, const ctw_tetmesh *m, int
 		goto out;
 	res->setup_seconds = now_s() - ts;
 
-	/* transmural: phi_lv (and phi_rv) on the same matrix and Dirichlet set */
+	/* transmural: phi_lv (and phi_rv) on the same matrix and Dirichlet set; apicobasal psi_ab:
+	 * 1 on the base, 0 at the apex (APEX > BASE). All solved together: one pass over the matrix
+	 * per iteration serves every problem still running (bit for bit the separate solves). */
 	for (int64_t i = 0; i < m->n_points; i++) {
 		fixed[i] = owner[i] != 0;
 		value[i] = owner[i] == CTW_SURF_LV_ENDO;
+		value_rv[i] = owner[i] == CTW_SURF_RV_ENDO;
 	}
-	ctw_log(ctx, CTW_LOG_INFO, "fibers", "solving phi_lv");
-	if ((ret = ctw_laplace_solve(ctx, L, fixed, value, 0, 0, 0, 1, res->phi_lv->values, &res->solve_lv)))
-		goto out;
-	if (res->biv) {
-		for (int64_t i = 0; i < m->n_points; i++)
-			value[i] = owner[i] == CTW_SURF_RV_ENDO;
-		ctw_log(ctx, CTW_LOG_INFO, "fibers", "solving phi_rv");
-		if ((ret = ctw_laplace_solve(ctx, L, fixed, value, 0, 0, 0, 1, res->phi_rv->values, &res->solve_rv)))
+	for (int64_t i = 0; i < m->n_tris; i++)
+		if (m->tri_marker[i] == CTW_SURF_BASE)
+			for (int c = 0; c < 3; c++)
+				fixed_ab[m->tris[3 * i + c]] = 1, value_ab[m->tris[3 * i + c]] = 1;
+	fixed_ab[res->apex_node] = 1;
+	value_ab[res->apex_node] = 0;
+	{
+		ctw_laplace_problem pr[3];
+		ctw_solve_info *info[3];
+		int np = 0;
+		pr[np] = (ctw_laplace_problem){ fixed, value, 0, 0, 0, 1, res->phi_lv->values, { 0, 0, 0, 0 }, 0 };
+		info[np++] = &res->solve_lv;
+		if (res->biv) {
+			pr[np] = (ctw_laplace_problem){ fixed, value_rv, 0, 0, 0, 1, res->phi_rv->values, { 0, 0, 0, 0 }, 0 };
+			info[np++] = &res->solve_rv;
+		}
+		pr[np] = (ctw_laplace_problem){ fixed_ab, value_ab, 0, 0, 0, 1, res->psi_ab->values, { 0, 0, 0, 0 }, 0 };
+		info[np++] = &res->solve_ab;
+		ctw_log(ctx, CTW_LOG_INFO, "fibers", "solving %s together", res->biv ? "phi_lv, phi_rv and psi_ab" : "phi_lv and psi_ab");
+		ret = ctw_laplace_solve_many(ctx, L, np, pr);
+		for (int a = 0; a < np; a++)
+			*info[a] = pr[a].info;
+		if (ret)
 			goto out;
 	}
 	/* phi_epi = 1 - phi_lv - phi_rv; where the clamped phi_lv + phi_rv exceed 1 (the discrete
@@ -754,17 +775,6 @@ int ctw_fibers_compute(ctw_ctx *ctx, const char *what, const ctw_tetmesh *m, int
 	if (scaled)
 		ctw_log(ctx, CTW_LOG_INFO, "fibers", "%lld nodes with phi_lv + phi_rv > 1 scaled back to 1", (long long)scaled);
 	res->solve_rv.clamped += scaled;
-	/* apicobasal: 1 on the base, 0 at the apex (APEX > BASE) */
-	memset(fixed, 0, (size_t)m->n_points);
-	for (int64_t i = 0; i < m->n_tris; i++)
-		if (m->tri_marker[i] == CTW_SURF_BASE)
-			for (int c = 0; c < 3; c++)
-				fixed[m->tris[3 * i + c]] = 1, value[m->tris[3 * i + c]] = 1;
-	fixed[res->apex_node] = 1;
-	value[res->apex_node] = 0;
-	ctw_log(ctx, CTW_LOG_INFO, "fibers", "solving psi_ab");
-	if ((ret = ctw_laplace_solve(ctx, L, fixed, value, 0, 0, 0, 1, res->psi_ab->values, &res->solve_ab)))
-		goto out;
 	ctw_laplace_free(ctx, L);
 	L = NULL;
 
@@ -808,7 +818,10 @@ out:
 	ctw_laplace_free(ctx, L);
 	ctw_free(ctx, owner);
 	ctw_free(ctx, fixed);
+	ctw_free(ctx, fixed_ab);
 	ctw_free(ctx, value);
+	ctw_free(ctx, value_rv);
+	ctw_free(ctx, value_ab);
 	ctw_free(ctx, need);
 	for (int k = 0; k < 3; k++)
 		ctw_free(ctx, ng[k]);

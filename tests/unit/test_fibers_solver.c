@@ -1,7 +1,8 @@
 /* test_fibers_solver.c: the P1 Laplace solver (fibers/laplace.c) and the structured LV meshes
  * (fibers/lvgen.c) against specs/fibers.md §3 T1-T5: element stiffness, patch test, the
  * hemispherical shell's closed form and its convergence order, bounds and the transmural
- * identity, solver settings (preconditioners, threads, ordering, warm start), mesh properties,
+ * identity, solver settings (preconditioners, threads, ordering, warm start), several problems
+ * solved together (ctw_laplace_solve_many), mesh properties,
  * components, bad inputs and allocation failures.
  * The (8, 40, 80) cases take about 0.3 s at -O2 and 6 s under ASan+UBSan at -O0, so every
  * build runs them (they are also the ones large enough to use two threads); CTW_TEST_QUICK=1
@@ -485,6 +486,148 @@ static void test_fibers_solver_reuse_warm_clamp(void **state)
 	free(u);
 }
 
+/* ctw_laplace_solve_many: four problems on one matrix (two transmural on one Dirichlet set, the
+ * apicobasal one, ldrb's Poisson apex problem) solved together give the separate solves'
+ * answers and iteration counts, bit for bit, with 1 and 2 threads and both preconditioners; the
+ * members stop at different iterations; a member that fails is reported while the others still
+ * receive their solutions. */
+static void test_fibers_solver_many(void **state)
+{
+	ctw_ctx *ctx = ctw_ctx_new();
+	int64_t apex = -1;
+	ctw_tetmesh *m = full_size() ? hemisphere(ctx, 8, 40, 80, &apex) : hemisphere(ctx, 4, 20, 40, &apex);
+	const int64_t n = m->n_points;
+	uint8_t *ft = malloc((size_t)n), *fa = malloc((size_t)n), *fb = calloc((size_t)n, 1);
+	double *v1 = malloc(sizeof(double) * (size_t)n), *v2 = malloc(sizeof(double) * (size_t)n);
+	double *va = calloc((size_t)n, sizeof(double)), *ref[4], *u[4];
+	ctw_solver_opts o = CTW_SOLVER_OPTS_INIT;
+	ctw_solve_info si[4];
+	ctw_laplace *L = NULL;
+	struct logbuf log = { "" };
+	(void)state;
+
+	transmural_bc(m, CTW_SURF_LV_ENDO, CTW_SURF_EPI, ft, v1);
+	transmural_bc(m, CTW_SURF_EPI, CTW_SURF_LV_ENDO, ft, v2);
+	for (int64_t t = 0; t < m->n_tris; t++)
+		if (m->tri_marker[t] == CTW_SURF_BASE)
+			for (int a = 0; a < 3; a++)
+				fb[m->tris[3 * t + a]] = 1, va[m->tris[3 * t + a]] = 1;
+	memcpy(fa, fb, (size_t)n);
+	fa[apex] = 1;
+	va[apex] = 0;
+	for (int a = 0; a < 4; a++) {
+		ref[a] = malloc(sizeof(double) * (size_t)n);
+		u[a] = malloc(sizeof(double) * (size_t)n);
+	}
+	for (int pc = 1; pc >= 0; pc--)   /* Jacobi last: its answers are used below */
+		for (int threads = 1; threads <= 2; threads++) {
+			o.precond = pc ? CTW_PC_SSOR : CTW_PC_JACOBI;
+			o.threads = threads;
+			assert_int_equal(ctw_laplace_new(ctx, m, &o, &L, NULL), CTW_OK);
+			assert_int_equal(ctw_laplace_solve(ctx, L, ft, v1, 0, 0, 0, 1, ref[0], &si[0]), CTW_OK);
+			assert_int_equal(ctw_laplace_solve(ctx, L, ft, v2, 0, 0, 0, 1, ref[1], &si[1]), CTW_OK);
+			assert_int_equal(ctw_laplace_solve(ctx, L, fa, va, 0, 0, 0, 1, ref[2], &si[2]), CTW_OK);
+			assert_int_equal(ctw_laplace_solve(ctx, L, fb, va, 1, 0, 0, 0, ref[3], &si[3]), CTW_OK);
+			ctw_laplace_problem p[4] = {
+				{ ft, v1, 0, 0, 0, 1, u[0], { 0, 0, 0, 0 }, -1 },
+				{ fa, va, 0, 0, 0, 1, u[2], { 0, 0, 0, 0 }, -1 },
+				{ ft, v2, 0, 0, 0, 1, u[1], { 0, 0, 0, 0 }, -1 },
+				{ fb, va, 1, 0, 0, 0, u[3], { 0, 0, 0, 0 }, -1 },
+			};
+			const int map[4] = { 0, 2, 1, 3 };
+			assert_int_equal(ctw_laplace_solve_many(ctx, L, 4, p), CTW_OK);
+			print_message("%s, %d threads: iterations %d %d %d %d\n", pc ? "SSOR" : "Jacobi", threads,
+				      si[0].iterations, si[1].iterations, si[2].iterations, si[3].iterations);
+			for (int a = 0; a < 4; a++) {
+				const int r = map[a];
+				assert_int_equal(p[a].status, CTW_OK);
+				assert_int_equal(p[a].info.iterations, si[r].iterations);
+				assert_true(p[a].info.rel_residual <= 1e-10);
+				assert_true(p[a].info.rel_residual == si[r].rel_residual);
+				assert_int_equal(p[a].info.clamped, si[r].clamped);
+				assert_true(p[a].info.seconds > 0);
+				assert_true(max_diff(u[r], ref[r], n) <= 1e-9);
+				assert_true(max_diff(u[r], ref[r], n) == 0);
+			}
+			/* they do stop at different times: psi takes longer than the transmural ones */
+			assert_true(si[2].iterations > si[0].iterations + 10);
+			assert_true(p[1].info.seconds >= p[0].info.seconds);
+			ctw_laplace_free(ctx, L);
+		}
+	/* the transmural identity of two members solved together */
+	for (int64_t i = 0; i < n; i++)
+		assert_true(fabs(u[0][i] + u[1][i] - 1) < 1e-8);
+	/* a warm member (from its solution) stops at once, the cold one runs on */
+	o.precond = CTW_PC_JACOBI;
+	o.threads = 2;
+	assert_int_equal(ctw_laplace_new(ctx, m, &o, &L, NULL), CTW_OK);
+	{
+		ctw_laplace_problem p[2] = {
+			{ ft, v1, 0, 1, 0, 1, u[0], { 0, 0, 0, 0 }, -1 },
+			{ fa, va, 0, 0, 0, 1, u[2], { 0, 0, 0, 0 }, -1 },
+		};
+		assert_int_equal(ctw_laplace_solve_many(ctx, L, 2, p), CTW_OK);
+		assert_true(p[0].info.iterations <= 2);
+		assert_int_equal(p[1].info.iterations, si[2].iterations);
+		assert_true(max_diff(u[2], ref[2], n) == 0);
+		assert_true(max_diff(u[0], ref[0], n) < 1e-9);
+	}
+	ctw_laplace_free(ctx, L);
+	/* a member that does not converge: max_iterations between the transmural and the apicobasal
+	 * counts. The transmural one is solved and OK, psi fails, keeps its u, and is named. */
+	o.max_iterations = (si[0].iterations + si[2].iterations) / 2;
+	assert_int_equal(ctw_laplace_new(ctx, m, &o, &L, NULL), CTW_OK);
+	ctw_ctx_set_log(ctx, capture_log, &log, CTW_LOG_INFO);
+	for (int64_t i = 0; i < n; i++)
+		u[0][i] = u[2][i] = -7;
+	{
+		ctw_laplace_problem p[2] = {
+			{ ft, v1, 0, 0, 0, 1, u[0], { 0, 0, 0, 0 }, -1 },
+			{ fa, va, 0, 0, 0, 1, u[2], { 99, 0, 0, 0 }, -1 },
+		};
+		assert_int_equal(ctw_laplace_solve_many(ctx, L, 2, p), CTW_ERR_EXTERNAL);
+		assert_non_null(strstr(ctw_errmsg(ctx), "did not converge"));
+		assert_non_null(strstr(ctw_errmsg(ctx), "problem 2 of 2"));
+		assert_int_equal(p[0].status, CTW_OK);
+		assert_int_equal(p[0].info.iterations, si[0].iterations);
+		assert_true(max_diff(u[0], ref[0], n) == 0);
+		assert_int_equal(p[1].status, CTW_ERR_EXTERNAL);
+		assert_int_equal(p[1].info.iterations, o.max_iterations);
+		assert_true(p[1].info.rel_residual > 1e-10);
+		for (int64_t i = 0; i < n; i++)
+			assert_true(u[2][i] == -7);
+		assert_non_null(strstr(log.text, "problem 1 of 2"));
+	}
+	/* bad arguments: no problems, too many, a member without arrays or fixed nodes */
+	{
+		ctw_laplace_problem p[CTW_LAPLACE_MAX_PROBLEMS + 1];
+		for (int a = 0; a <= CTW_LAPLACE_MAX_PROBLEMS; a++)
+			p[a] = (ctw_laplace_problem){ ft, v1, 0, 0, 0, 1, u[0], { 0, 0, 0, 0 }, -1 };
+		assert_int_equal(ctw_laplace_solve_many(ctx, L, 0, p), CTW_ERR_INVALID);
+		assert_int_equal(ctw_laplace_solve_many(ctx, L, CTW_LAPLACE_MAX_PROBLEMS + 1, p), CTW_ERR_INVALID);
+		p[1].u = NULL;
+		assert_int_equal(ctw_laplace_solve_many(ctx, L, 2, p), CTW_ERR_INVALID);
+		p[1].u = u[1];
+		memset(fb, 0, (size_t)n);
+		p[1].fixed = fb;
+		assert_int_equal(ctw_laplace_solve_many(ctx, L, 2, p), CTW_ERR_INVALID);
+		assert_non_null(strstr(ctw_errmsg(ctx), "no node is fixed"));
+	}
+	ctw_laplace_free(ctx, L);
+	for (int a = 0; a < 4; a++) {
+		free(ref[a]);
+		free(u[a]);
+	}
+	free(ft);
+	free(fa);
+	free(fb);
+	free(v1);
+	free(v2);
+	free(va);
+	ctw_tetmesh_free(ctx, m);
+	ctw_ctx_free(ctx);
+}
+
 /* Degenerate tetrahedra contribute nothing and are counted; the answer is unchanged. */
 static void test_fibers_solver_degenerate(void **state)
 {
@@ -842,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_fibers_solver_identity),
 		cmocka_unit_test(test_fibers_solver_settings),
 		cmocka_unit_test(test_fibers_solver_reuse_warm_clamp),
+		cmocka_unit_test(test_fibers_solver_many),
 		cmocka_unit_test(test_fibers_solver_degenerate),
 		cmocka_unit_test(test_fibers_solver_bad_inputs),
 		cmocka_unit_test(test_fibers_solver_components),
