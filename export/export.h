@@ -152,6 +152,11 @@ CTW_API const char *ctw_prov_schema_path(void);
  * link or special file in the tree (refused), CTW_ERR_IO when a directory or file cannot be read
  * or the list cannot be written. */
 CTW_API int ctw_write_sha256sums(ctw_ctx *ctx, const char *dir);
+/* The same, taking the digests (64 hex digits) of the files the caller hashed already from
+ * names/hexes (n_known entries, names relative to dir and sorted by strcmp); the other files
+ * are hashed here. */
+CTW_API int ctw_write_sha256sums_known(ctw_ctx *ctx, const char *dir, const char *const *names,
+				       const char *const *hexes, int n_known);
 /* Re-hashes every file listed in dir/SHA256SUMS; lists missing, changed and unlisted files
  * through the log (CTW_LOG_ERROR, one line each naming the file) and returns CTW_ERR_FORMAT with
  * their count when any. CTW_ERR_FORMAT also for a malformed SHA256SUMS (a path absolute, with

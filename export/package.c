@@ -177,6 +177,12 @@ static int put_line(FILE *f, const char *hex, const char *path)
 
 int ctw_write_sha256sums(ctw_ctx *ctx, const char *dir)
 {
+	return ctw_write_sha256sums_known(ctx, dir, NULL, NULL, 0);
+}
+
+int ctw_write_sha256sums_known(ctw_ctx *ctx, const char *dir, const char *const *names, const char *const *hexes,
+			       int n_known)
+{
 	char hex[CTW_SHA256_HEX_LEN], *final = NULL, *tmp = NULL, *full;
 	path_list files;
 	FILE *f = NULL;
@@ -193,12 +199,29 @@ int ctw_write_sha256sums(ctw_ctx *ctx, const char *dir)
 		goto out;
 	}
 	for (i = 0; i < files.n; i++) {
-		if ((ret = ctw_path_join(ctx, dir, files.v[i], &full)))
-			goto out;
-		ret = ctw_sha256_file(ctx, full, hex);
-		ctw_free(ctx, full);
-		if (ret)
-			goto out;
+		/* a digest the caller computed already (names sorted by strcmp), else the file's */
+		int lo = 0, hi = n_known - 1, found = -1;
+		while (lo <= hi) {
+			int mid = (lo + hi) / 2, c = strcmp(files.v[i], names[mid]);
+			if (!c) {
+				found = mid;
+				break;
+			}
+			if (c < 0)
+				hi = mid - 1;
+			else
+				lo = mid + 1;
+		}
+		if (found >= 0 && strlen(hexes[found]) == CTW_SHA256_HEX_LEN - 1) {
+			memcpy(hex, hexes[found], CTW_SHA256_HEX_LEN);
+		} else {
+			if ((ret = ctw_path_join(ctx, dir, files.v[i], &full)))
+				goto out;
+			ret = ctw_sha256_file(ctx, full, hex);
+			ctw_free(ctx, full);
+			if (ret)
+				goto out;
+		}
 		if (put_line(f, hex, files.v[i])) {
 			ret = ctw_error(ctx, CTW_ERR_IO, final, "cannot write: %s", strerror(errno));
 			goto out;
