@@ -3,8 +3,9 @@
  * (apex node 0, base 1), optionally ldrb's Poisson apex rule. Not part of the CTest build:
  *   cc -std=c11 -O2 -Ifibers -Ipipeline/core bench/laplace_bench.c fibers/laplace.c \
  *      fibers/lvgen.c BUILD/pipeline/core/libctw_core.a -lpthread -lm -o laplace_bench
- *   /usr/bin/time -v ./laplace_bench [-e] [-s] [-p] [-m 2|3] [-t THREADS] [-n] NR NL NC
+ *   /usr/bin/time -v ./laplace_bench [-e] [-s|-a|-j] [-p] [-m 2|3] [-t THREADS] [-n] NR NL NC
  * -e the LV ellipsoid (b) of specs/fibers.md §2.1 instead of the hemispherical shell, -s SSOR,
+ * -a AMG (its hierarchy setup is part of the solve times: built at the first solve per mask),
  * -p also the Poisson apex solve, -n no RCM reordering, -m 2: phi_lv and psi together in one
  * ctw_laplace_solve_many call as ldrb does (-m 3: with a second transmural problem on the same
  * Dirichlet set, the BiV case: phi_lv, phi_rv, psi). */
@@ -143,13 +144,17 @@ int main(int argc, char **argv)
 	ctw_tetmesh *m;
 	int64_t apex;
 
-	while ((opt = getopt(argc, argv, "espnt:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "esajpnt:m:")) != -1) {
 		if (opt == 'e') {
 			lo.rl_endo = 17;
 			lo.rl_epi = 20;
 			lo.z_base = 5;
 		} else if (opt == 's') {
 			so.precond = CTW_PC_SSOR;
+		} else if (opt == 'a') {
+			so.precond = CTW_PC_AMG;
+		} else if (opt == 'j') {
+			so.precond = CTW_PC_JACOBI;
 		} else if (opt == 'p') {
 			poisson = 1;
 		} else if (opt == 'n') {
@@ -159,7 +164,7 @@ int main(int argc, char **argv)
 		} else if (opt == 't') {
 			so.threads = atoi(optarg);
 		} else {
-			fprintf(stderr, "usage: laplace_bench [-e] [-s] [-p] [-n] [-m 2|3] [-t N] NR NL NC\n");
+			fprintf(stderr, "usage: laplace_bench [-e] [-s|-a|-j] [-p] [-n] [-m 2|3] [-t N] NR NL NC\n");
 			return 1;
 		}
 	}

@@ -20,6 +20,10 @@ read -r w u m <"$out/t"
 tets=$(sed -n 's/^tetrahedra,//p' "$out/o/biv/metrics.csv")
 awk -v w="$w" -v u="$u" -v m="$m" -v n="$tets" \
 	'BEGIN { printf "cardiotwin run (all stages)   %s tets  %7.2f s wall %7.2f s user %7.1f MiB peak\n", n, w, u, m / 1024 }'
+for s in input segment mesh fibers; do
+	awk -v s="$s" '/^start / { a = $2 } /^end / { b = $2 } END { if (b) printf "    stage %-8s %7.2f s\n", s, b - a }' \
+		"$out/o/biv.work/$s.record"
+done
 grep -E "^(time: |solve )" "$out/log" | sed 's/^/    fibers /'
 sed -n 's/^cardiotwin: export: \(model\/.*\)/    export \1/p' "$out/err"
 for f in opencarp vtk gmsh febio tetgen; do

@@ -20,7 +20,9 @@ extern "C" {
  * Returns 0, or -1 for a degenerate tetrahedron (|det J| <= 1e-14 * edge^3; K, grad zeroed). */
 CTW_API int ctw_p1_stiffness(const double x[4][3], double K[4][4], double grad[4][3], double *vol);
 
-typedef enum ctw_precond { CTW_PC_JACOBI = 0, CTW_PC_SSOR = 1 } ctw_precond;
+/* CTW_PC_AMG: smoothed-aggregation algebraic multigrid, one symmetric V-cycle per iteration; the
+ * hierarchy of each distinct Dirichlet set is built at its first solve and kept with the matrix. */
+typedef enum ctw_precond { CTW_PC_JACOBI = 0, CTW_PC_SSOR = 1, CTW_PC_AMG = 2 } ctw_precond;
 
 typedef struct ctw_solver_opts {
 	double rtol;          /* stop at ||r|| <= rtol ||r0|| (default 1e-10)                       */

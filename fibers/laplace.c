@@ -1,13 +1,14 @@
 /* laplace.c: the P1 finite-element Laplace solver of the fibre stage (specs/fibers.md §1.3).
  * The stiffness matrix is assembled once as CSR (sorted int32 columns, double values) in
  * reverse Cuthill-McKee order; every solve applies symmetric Dirichlet elimination as a masked
- * operator and runs preconditioned CG (Jacobi, or SSOR on fixed row blocks) on a team of
- * pthreads; several problems on the matrix can run in lockstep, one pass over the matrix per
+ * operator and runs preconditioned CG (Jacobi, SSOR on fixed row blocks, or smoothed-aggregation
+ * AMG of amg.c: one hierarchy per Dirichlet set, cached, each V-cycle serial on one thread of the
+ * team, problems dealt round robin to the threads) on a team of pthreads; several problems on the matrix can run in lockstep, one pass over the matrix per
  * iteration for all of them (ctw_laplace_solve_many). Dot products are summed per fixed chunk of rows and then in chunk order, and the
  * SSOR blocks do not depend on the team size, so the iterates are bit-identical whatever the
  * number of threads. */
 #define _POSIX_C_SOURCE 200809L
-#include "fibers.h"
+#include "fibers_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -34,6 +35,13 @@ struct ctw_laplace {
 	int64_t chunk[NCHUNK + 1];   /* first row of each reduction chunk                      */
 	ctw_solver_opts opts;
 	double setup_seconds;
+	/* AMG hierarchies by Dirichlet set (solver numbering), built at the first solve with it */
+	struct {
+		uint8_t *mask;
+		ctw_amg *h;
+		double seconds;              /* its setup time                                     */
+	} amg[CTW_LAPLACE_MAX_PROBLEMS];
+	int amg_next;                        /* the slot to replace when all are taken              */
 };
 
 static double now_seconds(void)
@@ -402,7 +410,7 @@ static int check_opts(ctw_ctx *ctx, const ctw_solver_opts *o)
 	if (o->max_iterations < 1)
 		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "solver max_iterations %d < 1",
 				 o->max_iterations);
-	if (o->precond != CTW_PC_JACOBI && o->precond != CTW_PC_SSOR)
+	if (o->precond != CTW_PC_JACOBI && o->precond != CTW_PC_SSOR && o->precond != CTW_PC_AMG)
 		return ctw_error(ctx, CTW_ERR_INVALID, "fibers", "unknown preconditioner %d",
 				 (int)o->precond);
 	if (o->threads < 0)
@@ -516,6 +524,10 @@ void ctw_laplace_free(ctw_ctx *ctx, ctw_laplace *L)
 	ctw_free(ctx, L->dpos);
 	ctw_free(ctx, L->perm);
 	ctw_free(ctx, L->load);
+	for (int a = 0; a < CTW_LAPLACE_MAX_PROBLEMS; a++) {
+		ctw_free(ctx, L->amg[a].mask);
+		ctw_amg_free(ctx, L->amg[a].h);
+	}
 	ctw_free(ctx, L);
 }
 
@@ -537,6 +549,8 @@ struct prob {
 	const uint8_t *mask;         /* 1 on Dirichlet rows                                   */
 	const double *dinv;          /* 1 / K_ii on free rows, 0 on Dirichlet and empty rows  */
 	double *x, *r, *z, *p, *q;
+	const ctw_amg *amg;          /* CTW_PC_AMG: the hierarchy of the mask, and scratch     */
+	double *work;
 	double rhs;
 	int warm;
 	/* outcome, written by thread 0 */
@@ -796,17 +810,42 @@ static void update(struct cg *cg, int a, int c0, int c1, double alpha)
 	}
 }
 
+/* AMG: z = B r for the problems list[m] with m = id (mod team size), each V-cycle serial on one
+ * thread (so the iterates do not depend on the team size), r.z per chunk. r must be complete. */
+static void amg_step(struct cg *cg, int id, const int *list, int cnt)
+{
+	const ctw_laplace *L = cg->L;
+
+	for (int m = id; m < cnt; m += cg->nthreads) {
+		struct prob *P = &cg->pr[list[m]];
+		ctw_amg_apply(P->amg, P->r, P->z, P->work);
+		for (int c = 0; c < NCHUNK; c++) {
+			double rz = 0;
+			for (int64_t i = L->chunk[c]; i < L->chunk[c + 1]; i++)
+				rz += P->r[i] * P->z[i];
+			cg->part[c][list[m]][2] = rz;
+		}
+	}
+}
+
 static void cg_loop(struct cg *cg, int id)
 {
 	const int b0 = id * NBLOCK / cg->nthreads, b1 = (id + 1) * NBLOCK / cg->nthreads;
 	const int c0 = b0 * CHUNKS_PER_BLOCK, c1 = b1 * CHUNKS_PER_BLOCK;
 	const int k = cg->nprob, ssor = cg->L->opts.precond == CTW_PC_SSOR;
+	const int amg = cg->L->opts.precond == CTW_PC_AMG;
 	double rr0[MAX_PROB], rr[MAX_PROB], rz[MAX_PROB], beta[MAX_PROB], alpha[MAX_PROB];
 	int it[MAX_PROB], running[MAX_PROB], converged[MAX_PROB];
 
 	for (int a = 0; a < k; a++) {
 		initial_residual(cg, a, c0, c1);
-		precondition(cg, a, c0, c1);
+		if (!amg)
+			precondition(cg, a, c0, c1);
+	}
+	if (amg) {
+		const int all[MAX_PROB] = { 0, 1, 2, 3 };
+		team_wait(cg);
+		amg_step(cg, id, all, k);
 	}
 	team_wait(cg);
 	for (int a = 0; a < k; a++) {
@@ -856,6 +895,10 @@ static void cg_loop(struct cg *cg, int id)
 			update(cg, act[m], c0, c1, alpha[act[m]]);
 			if (ssor)
 				precondition(cg, act[m], c0, c1);
+		}
+		if (amg && na) {
+			team_wait(cg);
+			amg_step(cg, id, act, na);
 		}
 		team_wait(cg);
 		for (int m = 0; m < na; m++) {
@@ -1001,6 +1044,48 @@ static int64_t store_solution(const ctw_laplace *L, const double *x, double lo, 
 	return clamped;
 }
 
+/* The AMG hierarchy of a Dirichlet set: from the cache, or built now into a free slot (or one
+ * not used by this call, in turn). *seconds: the build time, 0 when cached. */
+static int amg_for_mask(ctw_ctx *ctx, ctw_laplace *L, const uint8_t *mask, const double *dinv,
+			unsigned *used, const ctw_amg **out, double *seconds)
+{
+	const int ns = CTW_LAPLACE_MAX_PROBLEMS;
+	double t0 = now_seconds(), cx;
+	int64_t coarse;
+	int s, ret, nlev;
+
+	*seconds = 0;
+	for (s = 0; s < ns; s++)
+		if (L->amg[s].h && !memcmp(L->amg[s].mask, mask, (size_t)L->n)) {
+			*used |= 1u << s;
+			*out = L->amg[s].h;
+			return CTW_OK;
+		}
+	for (s = 0; s < ns && L->amg[s].h; s++)
+		;
+	if (s == ns) {
+		while (*used & (1u << L->amg_next))
+			L->amg_next = (L->amg_next + 1) % ns;
+		s = L->amg_next;
+		L->amg_next = (s + 1) % ns;
+		ctw_amg_free(ctx, L->amg[s].h);
+		L->amg[s].h = NULL;
+	}
+	if (!L->amg[s].mask && !(L->amg[s].mask = ctw_malloc(ctx, (size_t)L->n)))
+		return CTW_ERR_NOMEM;
+	if ((ret = ctw_amg_build(ctx, L->n, L->rowptr, L->col, L->val, dinv, &L->amg[s].h)))
+		return ret;
+	memcpy(L->amg[s].mask, mask, (size_t)L->n);
+	*used |= 1u << s;
+	*out = L->amg[s].h;
+	*seconds = L->amg[s].seconds = now_seconds() - t0;
+	nlev = ctw_amg_levels(L->amg[s].h, &cx, &coarse);
+	ctw_log(ctx, CTW_LOG_INFO, "fibers",
+		"laplace: AMG hierarchy, %d levels, coarsest %lld rows, operator complexity %.2f, %.3f s",
+		nlev, (long long)coarse, cx, *seconds);
+	return CTW_OK;
+}
+
 static int solve_fail(ctw_ctx *ctx, const ctw_laplace *L, const struct cg *cg, int a)
 {
 	const struct prob *P = &cg->pr[a];
@@ -1025,7 +1110,7 @@ int ctw_laplace_solve_many(ctw_ctx *ctx, ctw_laplace *L, int k, ctw_laplace_prob
 	double t0 = now_seconds();
 	struct cg *cg = NULL;
 	uint8_t *masks = NULL;
-	double *dinvs = NULL, *buf = NULL;
+	double *dinvs = NULL, *buf = NULL, *work = NULL;
 	int64_t nfixed[MAX_PROB], n;
 	int ret = CTW_ERR_NOMEM, nthreads, owner[MAX_PROB];
 
@@ -1083,6 +1168,28 @@ int ctw_laplace_solve_many(ctw_ctx *ctx, ctw_laplace *L, int k, ctw_laplace_prob
 			goto out;
 		}
 	}
+	if (L->opts.precond == CTW_PC_AMG) {
+		unsigned used = 0;
+		int64_t ws[MAX_PROB], wtot = 0;
+		double secs;
+		for (int a = 0; a < k; a++) {
+			if (owner[a] == a &&
+			    (ret = amg_for_mask(ctx, L, cg->pr[a].mask, cg->pr[a].dinv, &used,
+						&cg->pr[a].amg, &secs)))
+				goto out;
+			cg->pr[a].amg = cg->pr[owner[a]].amg;
+			ws[a] = ctw_amg_work_size(cg->pr[a].amg);
+			wtot += ws[a];
+		}
+		ret = CTW_ERR_NOMEM;
+		if (!(work = ctw_malloc(ctx, sizeof(double) * (size_t)wtot)))
+			goto out;
+		wtot = 0;
+		for (int a = 0; a < k; a++) {
+			cg->pr[a].work = work + wtot;
+			wtot += ws[a];
+		}
+	}
 	nthreads = team_size(L);
 	cg->t0 = t0;
 	run_team(cg, nthreads);
@@ -1116,7 +1223,8 @@ int ctw_laplace_solve_many(ctw_ctx *ctx, ctw_laplace *L, int k, ctw_laplace_prob
 		ctw_log(ctx, CTW_LOG_INFO, "fibers",
 			"laplace: %s-PCG converged in %d iterations%s (relative residual %.2e, %lld "
 			"fixed nodes, %lld clamped, %d threads, %.3f s)",
-			L->opts.precond == CTW_PC_SSOR ? "SSOR" : "Jacobi", P->iterations, who,
+			L->opts.precond == CTW_PC_SSOR ? "SSOR" : L->opts.precond == CTW_PC_AMG ? "AMG" : "Jacobi",
+			P->iterations, who,
 			info->rel_residual, (long long)nfixed[a], (long long)clamped, cg->nthreads,
 			k == 1 ? now_seconds() - t0 : P->seconds);
 	}
@@ -1124,6 +1232,7 @@ int ctw_laplace_solve_many(ctw_ctx *ctx, ctw_laplace *L, int k, ctw_laplace_prob
 		ctw_log(ctx, CTW_LOG_INFO, "fibers", "laplace: %d problems solved together in %.3f s",
 			k, now_seconds() - t0);
 out:
+	ctw_free(ctx, work);
 	ctw_free(ctx, masks);
 	ctw_free(ctx, dinvs);
 	ctw_free(ctx, buf);
