@@ -9,12 +9,13 @@
 # in ../shared/data/ldrb_reference/README.md and specs/fibers.md: 9.1 s for the 96k LV, 95 s
 # and 1.33 GB for 951k LV tets, 148 s for 942k BiV tets.
 # Usage: bench/fibers.sh [BUILD_DIR] [EDGE_1M] [EDGE_1M_NODES]
+# The solver alone on structured meshes up to 1 M nodes: bench/laplace_bench.c (see its header).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps --bench
 build=${1:-build}
-e1=${2:-0.95}
-e2=${3:-0.56}
+e1=${2:-1.3}
+e2=${3:-}
 data=${CTW_DATA:-../shared/data}
 out=$(mktemp -d /tmp/ctw_bench_fibers_XXXXXX)
 trap 'rm -rf "$out"' EXIT
@@ -29,7 +30,7 @@ report() { # NAME DIR TIMEFILE
 }
 
 "$build/cardiotwin" -q phantom --kind biv -o "$out/ph" >/dev/null
-for e in "$e1" "$e2"; do
+for e in $e1 $e2; do # the phantom through TetGen: 1.3 mm gives ~1.2 M tets; ~0.7 mm ~1 M nodes (minutes)
 	"$build/cardiotwin" -q mesh --labels "$out/ph/labels.nii.gz" --model biv --edge-length "$e" -o "$out/m$e" >/dev/null
 	for th in 1 2; do
 		/usr/bin/time -f "%e %U %M" -o "$out/t" "$build/cardiotwin" -q fibers --mesh "$out/m$e" --threads $th \
