@@ -742,6 +742,20 @@ out:
 	return ret;
 }
 
+/* Prints dir/name (a stage's summary) to stdout. */
+static void print_file(ctw_ctx *ctx, const char *dir, const char *name)
+{
+	char *q = NULL, line[512];
+	FILE *f = NULL;
+
+	if (!ctw_path_join(ctx, dir, name, &q) && (f = fopen(q, "r"))) {
+		while (fgets(line, sizeof(line), f))
+			fputs(line, stdout);
+		fclose(f);
+	}
+	ctw_free(ctx, q);
+}
+
 /* ---- mesh ------------------------------------------------------------------------------------ */
 
 static const opt mesh_opts[] = {
@@ -895,18 +909,7 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if ((ret = ctw_tmp_sibling(ctx, out, &tmp)) || (ret = ctw_mkdir_p(ctx, tmp)) ||
 	    (ret = ctw_mesh_write(ctx, &res, vals[11] != NULL, tmp)) || (ret = ctw_publish(ctx, tmp, out)))
 		goto out;
-	{
-		char *q = NULL;
-		if (!ctw_path_join(ctx, out, "quality.txt", &q)) {
-			FILE *f = fopen(q, "r");
-			char line[512];
-			while (f && fgets(line, sizeof(line), f))
-				fputs(line, stdout);
-			if (f)
-				fclose(f);
-		}
-		ctw_free(ctx, q);
-	}
+	print_file(ctx, out, "quality.txt");
 	printf("mesh: written to %s\n", out);
 	if (fabs(res.volume_error) > 0.02)
 		ctw_log(ctx, CTW_LOG_WARN, "mesh", "mesh volume differs from the reference by %.2f %% (more than 2 %%)",
@@ -1080,18 +1083,7 @@ static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 				     in.mesh->n_tris, "surface", vtp)) ||
 	    (ret = write_fibers_txt(ctx, txt, &fo, &res)) || (ret = ctw_publish(ctx, tmp, out)))
 		goto out;
-	{
-		char *q = NULL;
-		if (!ctw_path_join(ctx, out, "fibers.txt", &q)) {
-			FILE *f = fopen(q, "r");
-			char line[512];
-			while (f && fgets(line, sizeof(line), f))
-				fputs(line, stdout);
-			if (f)
-				fclose(f);
-		}
-		ctw_free(ctx, q);
-	}
+	print_file(ctx, out, "fibers.txt");
 	printf("fibers: written to %s\n", out);
 out:
 	if (ret && tmp)
