@@ -135,6 +135,11 @@ run 2 "$CTW" run "$T/bad3.xml" -o "$T/x"
 : >"$T/afile"
 run 2 "$CTW" export --mesh "$T/o1/phantom-biv.work/fibers" -o "$T/afile"
 run 1 "$CTW" export --mesh "$T/o1/phantom-biv.work/fibers" --formats opencarp,nastran -o "$T/p1"
+# a place nobody can write to (root included): exit 2 naming it
+run 2 "$CTW" export --mesh "$T/o1/phantom-biv.work/fibers" -o /proc/ctw-no-package
+error_names "/proc/"
+run 2 "$CTW" run --phantom lv -o /proc/ctw-no-run
+error_names "/proc/ctw-no-run"
 (trap '' XFSZ; ulimit -f 1024; exec "$CTW" export --mesh "$T/o1/phantom-biv.work/fibers" -o "$T/full/pkg") \
 	>"$T/out" 2>"$T/err" && fail "export succeeded on a full disk"
 grep -q "^cardiotwin: error: .*File too large\|^cardiotwin: error: .*cannot write" "$T/err" || { fail "no write error"; cat "$T/err"; }
