@@ -660,11 +660,12 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		clipped = NULL;
 	}
 	{
-		int64_t flips;
-		if ((ret = ctw_surface_improve(ctx, s, 5, &flips)))
+		int64_t flips, splits = 0, collapses = 0;
+		if ((ret = ctw_surface_improve(ctx, s, 5, &flips)) ||
+		    (ret = ctw_surface_remesh(ctx, s, o->edge_mm, 5, &splits, &collapses)))
 			goto out;
-		ctw_log(ctx, CTW_LOG_INFO, "mesh", "surface: %lld triangles, %lld edge flips", (long long)s->n_tris,
-			(long long)flips);
+		ctw_log(ctx, CTW_LOG_INFO, "mesh", "surface: %lld triangles, %lld edge flips, remeshed (%lld splits, %lld collapses)",
+			(long long)s->n_tris, (long long)flips, (long long)splits, (long long)collapses);
 	}
 	if ((ret = ctw_surface_repair(ctx, s, &res->surface)) || (ret = ctw_surface_check(ctx, s, &res->surface)))
 		goto out;
