@@ -169,7 +169,7 @@ out:
 static double tet_min_dihedral(const ctw_tetmesh *m, int64_t t)
 {
 	static const int faces[4][3] = { { 1, 2, 3 }, { 0, 2, 3 }, { 0, 1, 3 }, { 0, 1, 2 } };
-	double n[4][3], best = 180.0;
+	double n[4][3], best;
 	for (int f = 0; f < 4; f++) {
 		const double *a = m->xyz + 3 * m->tets[4 * t + faces[f][0]], *b = m->xyz + 3 * m->tets[4 * t + faces[f][1]],
 			     *c = m->xyz + 3 * m->tets[4 * t + faces[f][2]], *o = m->xyz + 3 * m->tets[4 * t + f];
@@ -182,9 +182,15 @@ static double tet_min_dihedral(const ctw_tetmesh *m, int64_t t)
 		for (int k = 0; k < 3; k++) /* outward unit normal */
 			n[f][k] = l > 0 ? (s > 0 ? -n[f][k] : n[f][k]) / l : 0;
 	}
+	/* the dihedral angle of faces f, g is 180 - acos(n_f . n_g): the smallest one belongs to the
+	 * smallest dot product, so one acos serves the six */
+	double dmin = 1.0;
 	for (int f = 0; f < 4; f++)
-		for (int g = f + 1; g < 4; g++)
-			best = fmin(best, 180.0 - acos(fmax(-1.0, fmin(1.0, dot3(n[f], n[g])))) * 180.0 / 3.14159265358979323846);
+		for (int g = f + 1; g < 4; g++) {
+			const double d = dot3(n[f], n[g]);
+			dmin = d < dmin ? d : dmin;
+		}
+	best = 180.0 - acos(dmin < -1.0 ? -1.0 : dmin) * 180.0 / 3.14159265358979323846;
 	return best;
 }
 
@@ -375,6 +381,7 @@ static int smooth_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t 
 	int32_t *adj = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(4 * m->n_tets + 1));
 	uint8_t *fixed = ctw_calloc(ctx, (size_t)m->n_points + 1, 1);
 	int64_t *fill = NULL;
+	uint8_t *dirty = NULL;
 	int ret = CTW_OK;
 
 	*moved = 0;
@@ -391,11 +398,22 @@ static int smooth_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t 
 		adj[fill[m->tets[i]]++] = (int32_t)(i / 4);
 	for (int64_t i = 0; i < 3 * m->n_tris; i++)
 		fixed[m->tris[i]] = 1;
+	/* dirty: tetrahedra not known to be good; one is clean after it was found good and none of
+	 * its corners moved since (so every pass sees what a pass over all of them would) */
+	if (!(dirty = ctw_malloc(ctx, (size_t)m->n_tets + 1))) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	memset(dirty, 1, (size_t)m->n_tets + 1);
 	for (int pass = 0; pass < 30; pass++) {
 		int64_t changed = 0;
 		for (int64_t t = 0; t < m->n_tets; t++) {
-			if (tet_min_dihedral(m, t) >= min_deg)
+			if (!dirty[t])
 				continue;
+			if (tet_min_dihedral(m, t) >= min_deg) {
+				dirty[t] = 0;
+				continue;
+			}
 			for (int k = 0; k < 4; k++) {
 				int32_t v = m->tets[4 * t + k];
 				double c[3] = { 0, 0, 0 }, cur[3], best_q, x[3];
@@ -445,6 +463,9 @@ static int smooth_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t 
 							}
 						}
 					changed += better;
+					if (better)
+						for (int64_t i = start[v]; i < start[v + 1]; i++)
+							dirty[adj[i]] = 1;
 				}
 			}
 		}
@@ -457,6 +478,7 @@ out:
 	ctw_free(ctx, adj);
 	ctw_free(ctx, fixed);
 	ctw_free(ctx, fill);
+	ctw_free(ctx, dirty);
 	return ret;
 }
 
