@@ -159,6 +159,9 @@ CTW_API int ctw_vtk_write_vtu(ctw_ctx *ctx, const ctw_tetmesh *m, const ctw_fiel
 			      int n_fields, const char *const *int_names, const int64_t *int_values,
 			      int n_ints, const char *path);
 
+/* zlib (level 1) for the VTU/VTP files written from now on (on, the default), or raw binary
+ * (off: about 2x the size, written and read several times faster; for work files). */
+CTW_API void ctw_vtk_set_compression(int on);
 /* Writes triangles as VTP with the cell array `array` (markers). CTW_ERR_IO. */
 CTW_API int ctw_vtk_write_vtp(ctw_ctx *ctx, const double *xyz, int64_t n_points, const int32_t *tris,
 			      const int32_t *marker, int64_t n_tris, const char *array, const char *path);

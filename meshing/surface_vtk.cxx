@@ -655,14 +655,20 @@ extern "C" int ctw_vtk_read_surface(ctw_ctx *ctx, const char *path, const char *
 
 namespace {
 
+int compress_xml = 1; // ctw_vtk_set_compression()
+
 int write_xml(ctw_ctx *ctx, vtkXMLWriter *w, vtkDataObject *data, const char *path)
 {
 	w->SetInputData(data);
 	w->SetFileName(path);
 	w->SetDataModeToAppended();
 	w->EncodeAppendedDataOff();
-	w->SetCompressorTypeToZLib();
-	w->SetCompressionLevel(1); // fastest: level 5 costs seconds per million tetrahedra
+	if (compress_xml) {
+		w->SetCompressorTypeToZLib();
+		w->SetCompressionLevel(1); // fastest: level 5 costs seconds per million tetrahedra
+	} else {
+		w->SetCompressorTypeToNone();
+	}
 	w->SetHeaderTypeToUInt64();
 	// Write() returns 1 even when the file cannot be opened: check the error code and log too.
 	if (!w->Write() || w->GetErrorCode() != 0 || !last_err.empty())
@@ -671,6 +677,11 @@ int write_xml(ctw_ctx *ctx, vtkXMLWriter *w, vtkDataObject *data, const char *pa
 }
 
 } // namespace
+
+extern "C" void ctw_vtk_set_compression(int on)
+{
+	compress_xml = on != 0;
+}
 
 extern "C" int ctw_vtk_write_vtu(ctw_ctx *ctx, const ctw_tetmesh *m, const ctw_field *const *fields, int n_fields,
 				 const char *const *int_names, const int64_t *int_values, int n_ints, const char *path)

@@ -1089,7 +1089,10 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	printf("run: %s\n", stage_names[si]);
 	fflush(stdout);
 	r->t0 = now_epoch();
-	if ((ret = c->run(ctx, npos, argv, vals)))
+	ctw_vtk_set_compression(0); /* work files: written once, read once; the package's are compressed */
+	ret = c->run(ctx, npos, argv, vals);
+	ctw_vtk_set_compression(1);
+	if (ret)
 		return ret;
 	r->t1 = now_epoch();
 	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, out_label, output)))
