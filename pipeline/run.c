@@ -309,6 +309,7 @@ typedef struct export_job {
 	stage_rec *self;      /* filled: the export stage's record            */
 	int argc;             /* the command line to re-run                    */
 	char *const *argv;
+	const char *mesh_hash, *labels_hash; /* digests computed already, or NULL */
 } export_job;
 
 static int copy_file(ctw_ctx *ctx, const char *from, const char *to)
@@ -481,6 +482,16 @@ out:
 	return ret;
 }
 
+/* An input of the record, hashed unless its digest is known (a stage of this run wrote it). */
+static int add_input(ctw_ctx *ctx, stage_rec *r, const char *label, const char *path, const char *hex)
+{
+	char buf[4200];
+	if (!hex)
+		return add_hashed(ctx, &r->inputs, label, path);
+	snprintf(buf, sizeof(buf), "%s\t%s", label, hex);
+	return strv_add(ctx, &r->inputs, buf);
+}
+
 static int export_package(ctw_ctx *ctx, const export_job *j)
 {
 	ctw_mesh_in in;
@@ -591,8 +602,9 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	path = NULL;
 
 	/* the record: inputs, parameters, every package file (but the record itself and the sums) */
-	if ((ret = add_hashed(ctx, &self->inputs, j->prior ? "work/fibers" : "input mesh", j->mesh)) ||
-	    (j->labels && (ret = add_hashed(ctx, &self->inputs, j->prior ? "work/labels.nii.gz" : "input labels", j->labels))) ||
+	if ((ret = add_input(ctx, self, j->prior ? "work/fibers" : "input mesh", j->mesh, j->mesh_hash)) ||
+	    (j->labels && (ret = add_input(ctx, self, j->prior ? "work/labels.nii.gz" : "input labels", j->labels,
+					   j->labels_hash))) ||
 	    (ret = list_files(ctx, tmp, "", &files)))
 		goto out;
 	if ((ret = hash_files(ctx, tmp, &files, &self->outputs)))
@@ -669,7 +681,7 @@ int cli_cmd_export(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (ctw_is_file(vals[4]))
 		return ctw_error(ctx, CTW_ERR_IO, vals[4], "exists and is not a directory");
 	case_id_of(vals[3] ? vals[3] : vals[4], id, sizeof(id));
-	export_job j = { vals[0], vals[1], vals[4], id, formats, NULL, 0, &self, cli_argc, cli_argv };
+	export_job j = { vals[0], vals[1], vals[4], id, formats, NULL, 0, &self, cli_argc, cli_argv, NULL, NULL };
 	ret = export_package(ctx, &j);
 	rec_free(ctx, &self);
 	return ret;
@@ -1158,6 +1170,14 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	return rec_write(ctx, r, recpath);
 }
 
+/* The digest of the output a stage wrote in this run, or NULL. */
+static const char *output_hash(const run_state *rs, int si)
+{
+	const strv *o = &rs->rec[si].outputs;
+	const char *tab = rs->done[si] && o->n == 1 ? strchr(o->v[0], '\t') : NULL;
+	return tab && strlen(tab + 1) == 64 ? tab + 1 : NULL;
+}
+
 const opt cli_run_opts[] = {
 	{ "--image", "PATH", NULL, "the image (DICOM directory or image file)" },
 	{ "--labels", "PATH", NULL, "a label map of the image" },
@@ -1335,7 +1355,10 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 					prior[np++] = rs.rec[i];
 			printf("run: export\n");
 			fflush(stdout);
-			export_job j = { fibd, labels, pkg, sp.id, formats, prior, np, &rs.rec[4], cli_argc, cli_argv };
+			/* the digests of what the fibres and segment stages wrote in this run (not of skipped
+			 * stages: their files may have been touched since) */
+			export_job j = { fibd, labels, pkg, sp.id, formats, prior, np, &rs.rec[4], cli_argc, cli_argv,
+					 output_hash(&rs, 3), output_hash(&rs, 1) };
 			if ((ret = export_package(ctx, &j)))
 				goto out;
 		}
