@@ -193,6 +193,12 @@ CTW_API const ctw_field *ctw_mesh_in_field(const ctw_mesh_in *in, const char *na
 CTW_API int ctw_vtk_read_vtu(ctw_ctx *ctx, const char *path, ctw_mesh_in *out);
 CTW_API int ctw_vtk_read_vtp_tris(ctw_ctx *ctx, const char *path, const char *array, int64_t n_points,
 				  int32_t **tris, int32_t **marker, int64_t *n_tris);
+/* The fast C readers (vtk_read.c) of VTU/VTP files laid out as cardiotwin writes them (appended
+ * raw data, optionally zlib, little-endian; tetrahedra / triangles): *handled = 0 (and CTW_OK)
+ * for any other layout, which the VTK readers above then take. Same results and checks as they. */
+CTW_API int ctw_vtu_read(ctw_ctx *ctx, const char *path, ctw_mesh_in *out, int *handled);
+CTW_API int ctw_vtp_read_tris(ctw_ctx *ctx, const char *path, const char *array, int64_t n_points,
+			      int32_t **tris, int32_t **marker, int64_t *n_tris, int *handled);
 /* Gmsh MSH 4.1 reader (pure C). */
 CTW_API int ctw_gmsh_read(ctw_ctx *ctx, const char *path, ctw_mesh_in *out);
 

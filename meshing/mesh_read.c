@@ -1,6 +1,7 @@
 /* mesh_read.c: reads a mesh back from disk: a directory written by the mesh or fibre stage
- * (mesh.vtu + surfaces.vtp, through the VTK adapter) or a Gmsh MSH 4.1 file (gmsh.c); the result
- * is checked (indices in range, apex node) before it is handed out. */
+ * (mesh.vtu + surfaces.vtp: vtk_read.c for our own layout, else the VTK adapter) or a Gmsh
+ * MSH 4.1 file (gmsh.c); the result is checked (indices in range, apex node) before it is
+ * handed out. */
 #define _POSIX_C_SOURCE 200809L
 #include "mesh.h"
 
@@ -24,14 +25,16 @@ static int read_dir(ctw_ctx *ctx, const char *dir, ctw_mesh_in *out)
 	int32_t *tris = NULL, *marker = NULL;
 	int64_t n_tris = 0;
 	ctw_tetmesh *m;
-	int ret;
+	int ret, handled;
 
 	if ((ret = ctw_path_join(ctx, dir, "mesh.vtu", &vtu)) || (ret = ctw_path_join(ctx, dir, "surfaces.vtp", &vtp)))
 		goto out;
-	if ((ret = ctw_vtk_read_vtu(ctx, vtu, out)))
+	/* our own layout through the C reader; anything else through VTK */
+	if ((ret = ctw_vtu_read(ctx, vtu, out, &handled)) || (!handled && (ret = ctw_vtk_read_vtu(ctx, vtu, out))))
 		goto out;
 	m = out->mesh;
-	if ((ret = ctw_vtk_read_vtp_tris(ctx, vtp, "surface", m->n_points, &tris, &marker, &n_tris)))
+	if ((ret = ctw_vtp_read_tris(ctx, vtp, "surface", m->n_points, &tris, &marker, &n_tris, &handled)) ||
+	    (!handled && (ret = ctw_vtk_read_vtp_tris(ctx, vtp, "surface", m->n_points, &tris, &marker, &n_tris))))
 		goto out;
 	ctw_free(ctx, m->tris);
 	ctw_free(ctx, m->tri_marker);

@@ -1742,6 +1742,39 @@ static int by_edge(const void *x, const void *y)
 	return p->b < q->b ? -1 : p->b > q->b;
 }
 
+/* Sorts n edge records by (a, b) in linear time, stably (as glibc's merge sort did): a counting
+ * sort by a (0 <= a < n_points), then an insertion sort by b inside each bucket, which holds the
+ * few edges of one vertex. CTW_ERR_NOMEM. */
+static int sort_edges(ctw_ctx *ctx, int64_t n_points, edge_rec *e, int64_t n)
+{
+	int64_t *start = ctw_calloc(ctx, (size_t)n_points + 1, sizeof(int64_t));
+	edge_rec *tmp = ctw_malloc(ctx, sizeof(edge_rec) * (size_t)(n ? n : 1));
+	if (!start || !tmp) {
+		ctw_free(ctx, start);
+		ctw_free(ctx, tmp);
+		return CTW_ERR_NOMEM;
+	}
+	for (int64_t i = 0; i < n; i++)
+		start[e[i].a + 1]++;
+	for (int64_t v = 0; v < n_points; v++)
+		start[v + 1] += start[v];
+	for (int64_t i = 0; i < n; i++)
+		tmp[start[e[i].a]++] = e[i];
+	/* start[v] is now the end of bucket v */
+	for (int64_t v = 0, lo = 0; v < n_points; lo = start[v++])
+		for (int64_t i = lo + 1; i < start[v]; i++) {
+			edge_rec x = tmp[i];
+			int64_t j = i;
+			for (; j > lo && tmp[j - 1].b > x.b; j--)
+				tmp[j] = tmp[j - 1];
+			tmp[j] = x;
+		}
+	memcpy(e, tmp, sizeof(edge_rec) * (size_t)n);
+	ctw_free(ctx, start);
+	ctw_free(ctx, tmp);
+	return CTW_OK;
+}
+
 static void tri_normal(const double *xyz, const int32_t *t, double n[3])
 {
 	const double *a = xyz + 3 * t[0], *b = xyz + 3 * t[1], *c = xyz + 3 * t[2];
@@ -1803,7 +1836,11 @@ static int64_t flip_pass(ctw_ctx *ctx, ctw_surface *s)
 			e[n].t[1] = -1;
 			n++;
 		}
-	qsort(e, (size_t)n, sizeof(*e), by_edge);
+	if (sort_edges(ctx, s->n_points, e, n)) {
+		ctw_free(ctx, e);
+		ctw_free(ctx, touched);
+		return -1;
+	}
 	for (i = 0; i + 1 < n; i++) {
 		int32_t t0, t1, c, d, a, b;
 		double n0[3], n1[3], before, after;
@@ -2003,7 +2040,10 @@ static int rm_edges(ctw_ctx *ctx, const ctw_surface *s, edge_rec **out, int64_t 
 			e[n].t[1] = -1;
 			n++;
 		}
-	qsort(e, (size_t)n, sizeof(*e), by_edge);
+	if (sort_edges(ctx, s->n_points, e, n)) {
+		ctw_free(ctx, e);
+		return CTW_ERR_NOMEM;
+	}
 	for (int64_t i = 0; i < n;) {
 		int64_t j = i + 1;
 		while (j < n && e[j].a == e[i].a && e[j].b == e[i].b)

@@ -43,14 +43,10 @@
 #include <vtkSTLReader.h>
 #include <vtkSmartPointer.h>
 #include <vtkTriangleFilter.h>
-#include <vtkTypeInt64Array.h>
 #include <vtkUnsignedCharArray.h>
-#include <vtkUnstructuredGrid.h>
 #include <vtkVersion.h>
 #include <vtkWindowedSincPolyDataFilter.h>
 #include <vtkXMLPolyDataReader.h>
-#include <vtkXMLPolyDataWriter.h>
-#include <vtkXMLUnstructuredGridWriter.h>
 
 namespace {
 
@@ -653,100 +649,3 @@ extern "C" int ctw_vtk_read_surface(ctw_ctx *ctx, const char *path, const char *
 	});
 }
 
-namespace {
-
-int compress_xml = 1; // ctw_vtk_set_compression()
-
-int write_xml(ctw_ctx *ctx, vtkXMLWriter *w, vtkDataObject *data, const char *path)
-{
-	w->SetInputData(data);
-	w->SetFileName(path);
-	w->SetDataModeToAppended();
-	w->EncodeAppendedDataOff();
-	if (compress_xml) {
-		w->SetCompressorTypeToZLib();
-		w->SetCompressionLevel(1); // fastest: level 5 costs seconds per million tetrahedra
-	} else {
-		w->SetCompressorTypeToNone();
-	}
-	w->SetHeaderTypeToUInt64();
-	// Write() returns 1 even when the file cannot be opened: check the error code and log too.
-	if (!w->Write() || w->GetErrorCode() != 0 || !last_err.empty())
-		return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", reason("VTK writer failed").c_str());
-	return CTW_OK;
-}
-
-} // namespace
-
-extern "C" void ctw_vtk_set_compression(int on)
-{
-	compress_xml = on != 0;
-}
-
-extern "C" int ctw_vtk_write_vtu(ctw_ctx *ctx, const ctw_tetmesh *m, const ctw_field *const *fields, int n_fields,
-				 const char *const *int_names, const int64_t *int_values, int n_ints, const char *path)
-{
-	return guarded(ctx, path, [&]() -> int {
-		int ret = ctw_tetmesh_check(ctx, path, m);
-		if (ret)
-			return ret;
-		Ptr<vtkCellArray> ca = make<vtkCellArray>();
-		ca->AllocateExact((vtkIdType)m->n_tets, 4 * (vtkIdType)m->n_tets);
-		for (int64_t t = 0; t < m->n_tets; t++) {
-			const int32_t *q = m->tets + 4 * t;
-			vtkIdType ids[4] = { q[0], q[1], q[2], q[3] };
-			ca->InsertNextCell(4, ids);
-		}
-		Ptr<vtkUnstructuredGrid> ug = make<vtkUnstructuredGrid>();
-		ug->SetPoints(points(m->xyz, m->n_points));
-		ug->SetCells(VTK_TETRA, ca);
-		Ptr<vtkIntArray> tag = make<vtkIntArray>();
-		tag->SetName("tag");
-		tag->SetNumberOfTuples((vtkIdType)m->n_tets);
-		if (m->n_tets)
-			std::memcpy(tag->GetPointer(0), m->region, sizeof(int32_t) * (size_t)m->n_tets);
-		ug->GetCellData()->SetScalars(tag);
-		for (int i = 0; i < n_fields; i++) {
-			const ctw_field *f = fields[i];
-			const int64_t want = f->loc == CTW_ON_CELLS ? m->n_tets : m->n_points;
-			if (f->n != want || f->n_comp < 1 || !f->name[0])
-				return ctw_error(ctx, CTW_ERR_INVALID, path, "field '%s' has %lld values of %d components for %lld %s",
-						 f->name, (long long)f->n, f->n_comp, (long long)want,
-						 f->loc == CTW_ON_CELLS ? "cells" : "points");
-			Ptr<vtkDoubleArray> a = make<vtkDoubleArray>();
-			a->SetName(f->name);
-			a->SetNumberOfComponents(f->n_comp);
-			a->SetNumberOfTuples((vtkIdType)f->n);
-			if (f->n)
-				std::memcpy(a->GetPointer(0), f->values, sizeof(double) * (size_t)f->n * (size_t)f->n_comp);
-			(f->loc == CTW_ON_CELLS ? (vtkFieldData *)ug->GetCellData() : ug->GetPointData())->AddArray(a);
-		}
-		for (int i = 0; i < n_ints; i++) {
-			Ptr<vtkTypeInt64Array> a = make<vtkTypeInt64Array>();
-			a->SetName(int_names[i]);
-			a->InsertNextValue(int_values[i]);
-			ug->GetFieldData()->AddArray(a);
-		}
-		return write_xml(ctx, make<vtkXMLUnstructuredGridWriter>(), ug, path);
-	});
-}
-
-extern "C" int ctw_vtk_write_vtp(ctw_ctx *ctx, const double *xyz, int64_t n_points, const int32_t *tris,
-				 const int32_t *marker, int64_t n_tris, const char *array, const char *path)
-{
-	return guarded(ctx, path, [&]() -> int {
-		int ret = check_tris(ctx, tris, n_tris, n_points);
-		if (ret)
-			return ret;
-		Ptr<vtkPolyData> pd = to_vtk(xyz, n_points, tris, n_tris);
-		if (marker) {
-			Ptr<vtkIntArray> a = make<vtkIntArray>();
-			a->SetName(array && array[0] ? array : "marker");
-			a->SetNumberOfTuples((vtkIdType)n_tris);
-			if (n_tris)
-				std::memcpy(a->GetPointer(0), marker, sizeof(int32_t) * (size_t)n_tris);
-			pd->GetCellData()->AddArray(a);
-		}
-		return write_xml(ctx, make<vtkXMLPolyDataWriter>(), pd, path);
-	});
-}

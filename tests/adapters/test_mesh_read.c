@@ -303,6 +303,211 @@ static void test_mesh_read_roundtrip(void **state)
 	}
 }
 
+/* The C writer (meshing/vtk_write.c) against VTK's reader: a mesh whose arrays span several
+ * compression windows and end in partial blocks, zlib and raw, bit for bit; faults. */
+static void test_mesh_write_large(void **state)
+{
+	ctw_ctx *ctx = new_ctx(0);
+	const int64_t np = 200003, nt = 700001; /* connectivity 11.2 MB: 342 blocks, 2 windows */
+	ctw_tetmesh *m = NULL;
+	ctw_field *f[2] = { NULL, NULL };
+	uint64_t r = 88172645463325252ull;
+	const char *dir = tmp_path("large");
+	(void)state;
+
+	assert_int_equal(ctw_tetmesh_new(ctx, np, nt, 0, &m), CTW_OK);
+	assert_int_equal(ctw_field_new(ctx, "fiber", CTW_ON_CELLS, 3, nt, &f[0]), CTW_OK);
+	assert_int_equal(ctw_field_new(ctx, "phi", CTW_ON_POINTS, 1, np, &f[1]), CTW_OK);
+	for (int64_t i = 0; i < 3 * np; i++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17; /* xorshift: data that barely compresses */
+		m->xyz[i] = (double)(r >> 11) * 0x1p-53 * 100.0;
+	}
+	for (int64_t t = 0; t < nt; t++) {
+		for (int k = 0; k < 4; k++)
+			m->tets[4 * t + k] = (int32_t)((t * 7 + k * 13) % np);
+		m->region[t] = 1 + (int32_t)(t % 2);
+	}
+	for (int64_t i = 0; i < 3 * nt; i++)
+		f[0]->values[i] = sin((double)i);
+	for (int64_t i = 0; i < np; i++)
+		f[1]->values[i] = (double)i / (double)np;
+	for (int z = 1; z >= 0; z--) {
+		ctw_mesh_in in;
+		char *head;
+		size_t len;
+		ctw_vtk_set_compression(z);
+		write_dir(ctx, dir, m, (const ctw_field *const *)f, 2, 17, m->n_points);
+		head = slurp(tmp_path("large/mesh.vtu"), &len);
+		assert_true(z ? len < 60000000 : len > 8 * (size_t)(3 * np + 3 * nt + np) + 21 * (size_t)nt);
+		assert_true((strstr(head, "vtkZLibDataCompressor") != NULL) == z);
+		free(head);
+		assert_int_equal(ctw_mesh_read(ctx, dir, &in), CTW_OK);
+		assert_int_equal(in.mesh->n_points, np);
+		assert_int_equal(in.mesh->n_tets, nt);
+		assert_memory_equal(in.mesh->xyz, m->xyz, sizeof(double) * 3 * (size_t)np);
+		assert_memory_equal(in.mesh->tets, m->tets, sizeof(int32_t) * 4 * (size_t)nt);
+		assert_memory_equal(in.mesh->region, m->region, sizeof(int32_t) * (size_t)nt);
+		assert_int_equal(in.apex_node, 17);
+		for (int i = 0; i < 2; i++) {
+			const ctw_field *g = ctw_mesh_in_field(&in, f[i]->name);
+			assert_non_null(g);
+			assert_int_equal(g->n_comp, f[i]->n_comp);
+			assert_memory_equal(g->values, f[i]->values, sizeof(double) * (size_t)(g->n * g->n_comp));
+		}
+		ctw_mesh_in_release(ctx, &in);
+		{ /* the C reader (vtk_read.c) took the file, and VTK's reader agrees with it */
+			ctw_mesh_in c, v;
+			int handled = 0;
+			assert_int_equal(ctw_vtu_read(ctx, tmp_path("large/mesh.vtu"), &c, &handled), CTW_OK);
+			assert_int_equal(handled, 1);
+			assert_int_equal(ctw_vtk_read_vtu(ctx, tmp_path("large/mesh.vtu"), &v), CTW_OK);
+			assert_memory_equal(c.mesh->xyz, v.mesh->xyz, sizeof(double) * 3 * (size_t)np);
+			assert_memory_equal(c.mesh->tets, v.mesh->tets, sizeof(int32_t) * 4 * (size_t)nt);
+			assert_memory_equal(c.mesh->region, v.mesh->region, sizeof(int32_t) * (size_t)nt);
+			assert_int_equal(c.n_fields, v.n_fields);
+			assert_int_equal(c.apex_node, v.apex_node);
+			ctw_mesh_in_release(ctx, &c);
+			ctw_mesh_in_release(ctx, &v);
+		}
+	}
+	ctw_vtk_set_compression(1);
+
+	/* a device that is full: CTW_ERR_IO naming it, and the device is left alone */
+	assert_int_equal(ctw_vtk_write_vtu(ctx, m, NULL, 0, NULL, NULL, 0, "/dev/full"), CTW_ERR_IO);
+	assert_non_null(strstr(ctw_errmsg(ctx), "/dev/full"));
+	assert_int_equal(access("/dev/full", F_OK), 0);
+	for (int i = 0; i < 2; i++)
+		ctw_field_free(ctx, f[i]);
+	ctw_tetmesh_free(ctx, m);
+	end_ctx(ctx);
+
+	/* every allocation failure while writing: CTW_ERR_NOMEM, no file, nothing leaked */
+	for (long k = 2;; k++) {
+		const char *vtu = tmp_path("small.vtu"), *vtp = tmp_path("small.vtp");
+		int ret;
+		ctx = new_ctx(0);
+		m = two_cubes(ctx);
+		cnt_of(ctx)->fail_at = cnt_of(ctx)->calls + k;
+		unlink(vtu);
+		unlink(vtp);
+		ret = ctw_vtk_write_vtu(ctx, m, NULL, 0, NULL, NULL, 0, vtu);
+		if (ret == CTW_OK)
+			ret = ctw_vtk_write_vtp(ctx, m->xyz, m->n_points, m->tris, m->tri_marker, m->n_tris, "surface", vtp);
+		else
+			assert_int_equal(access(vtu, F_OK), -1);
+		cnt_of(ctx)->fail_at = 0;
+		ctw_tetmesh_free(ctx, m);
+		end_ctx(ctx);
+		if (ret == CTW_OK) {
+			assert_true(k > 8);
+			break;
+		}
+		assert_int_equal(ret, CTW_ERR_NOMEM);
+		assert_true(k < 100);
+	}
+}
+
+/* The C reader on damaged files: every truncation and many byte changes of a small VTU and VTP
+ * (zlib and raw) give the same mesh as the intact file or CTW_ERR_FORMAT naming the file, never
+ * a crash or a read outside the file (the sanitizer build checks the latter); layouts it does not
+ * take (inline data, base64, big-endian, other cells) are handed to VTK (handled = 0). */
+static void test_mesh_read_c_reader_damaged(void **state)
+{
+	ctw_ctx *ctx = new_ctx(0);
+	ctw_tetmesh *m = two_cubes(ctx);
+	ctw_field *f[1] = { field(ctx, "fiber", CTW_ON_CELLS, 3, 12, 2.0) };
+	const char *dir = tmp_path("damaged"), *bad = tmp_path("damaged/bad.vtu"), *badp = tmp_path("damaged/bad.vtp");
+	long n_ok = 0, n_err = 0;
+	(void)state;
+	for (int z = 0; z < 2; z++) {
+		size_t len, lenp;
+		char *good, *goodp, *buf;
+		ctw_vtk_set_compression(z);
+		write_dir(ctx, dir, m, (const ctw_field *const *)f, 1, 5, m->n_points);
+		good = slurp(tmp_path("damaged/mesh.vtu"), &len);
+		goodp = slurp(tmp_path("damaged/surfaces.vtp"), &lenp);
+		buf = malloc(len > lenp ? len : lenp);
+		assert_non_null(buf);
+		for (size_t cut = 0; cut <= len + lenp; cut++) {
+			const int vtp = cut > len;
+			const size_t n = vtp ? cut - len - 1 : cut;
+			ctw_mesh_in in;
+			int handled = -1, ret;
+			memcpy(buf, vtp ? goodp : good, n);
+			write_file(vtp ? badp : bad, buf, n);
+			if (vtp) {
+				int32_t *tris = NULL, *mk = NULL;
+				int64_t ntr = 0;
+				ret = ctw_vtp_read_tris(ctx, badp, "surface", m->n_points, &tris, &mk, &ntr, &handled);
+				if (ret == CTW_OK && handled) {
+					assert_int_equal(ntr, m->n_tris);
+					assert_memory_equal(tris, m->tris, sizeof(int32_t) * 18);
+				}
+				ctw_free(ctx, tris);
+				ctw_free(ctx, mk);
+			} else {
+				ret = ctw_vtu_read(ctx, bad, &in, &handled);
+				if (ret == CTW_OK && handled) {
+					assert_memory_equal(in.mesh->tets, m->tets, sizeof(int32_t) * 48);
+					ctw_mesh_in_release(ctx, &in);
+				}
+			}
+			if (ret) {
+				assert_int_equal(ret, CTW_ERR_FORMAT);
+				assert_non_null(strstr(ctw_errmsg(ctx), vtp ? "bad.vtp" : "bad.vtu"));
+				n_err++;
+			} else {
+				n_ok++;
+			}
+		}
+		/* single bytes changed in the binary part */
+		for (size_t i = strstr(good, "   _") - good + 4; i < len; i += 3) {
+			ctw_mesh_in in;
+			int handled = -1, ret;
+			memcpy(buf, good, len);
+			buf[i] = (char)(buf[i] ^ (char)(0x5A + i));
+			write_file(bad, buf, len);
+			ret = ctw_vtu_read(ctx, bad, &in, &handled);
+			assert_true(ret == CTW_OK || ret == CTW_ERR_FORMAT);
+			if (ret == CTW_OK)
+				ctw_mesh_in_release(ctx, &in);
+		}
+		free(good);
+		free(goodp);
+		free(buf);
+	}
+	ctw_vtk_set_compression(1);
+	print_message("damaged files: %ld read, %ld refused with a reason\n", n_ok, n_err);
+	assert_true(n_err > 100);
+	{ /* other layouts: not handled here */
+		static const char *const other[] = {
+			"<VTKFile type=\"UnstructuredGrid\" byte_order=\"BigEndian\"><UnstructuredGrid><Piece NumberOfPoints=\"1\" "
+			"NumberOfCells=\"0\"></Piece></UnstructuredGrid><AppendedData encoding=\"raw\">_</AppendedData></VTKFile>",
+			"<VTKFile type=\"UnstructuredGrid\" byte_order=\"LittleEndian\"><UnstructuredGrid><Piece NumberOfPoints=\"1\" "
+			"NumberOfCells=\"0\"></Piece></UnstructuredGrid><AppendedData encoding=\"base64\">_</AppendedData></VTKFile>",
+			"<VTKFile type=\"UnstructuredGrid\" byte_order=\"LittleEndian\" compressor=\"vtkLZ4DataCompressor\"><UnstructuredGrid>"
+			"<Piece NumberOfPoints=\"1\" NumberOfCells=\"0\"></Piece></UnstructuredGrid><AppendedData encoding=\"raw\">_"
+			"</AppendedData></VTKFile>",
+			"<VTKFile type=\"PolyData\" byte_order=\"LittleEndian\"><PolyData></PolyData></VTKFile>",
+			"<VTKFile type=\"UnstructuredGrid\" byte_order=\"LittleEndian\"><UnstructuredGrid><Piece NumberOfPoints=\"4\" "
+			"NumberOfCells=\"1\"><Points><DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"ascii\">0 0 0 1 0 0 0 1 0 0 0 1"
+			"</DataArray></Points></Piece></UnstructuredGrid></VTKFile>",
+			"",
+		};
+		for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+			ctw_mesh_in in;
+			int handled = -1;
+			write_file(bad, other[i], strlen(other[i]));
+			assert_int_equal(ctw_vtu_read(ctx, bad, &in, &handled), CTW_OK);
+			assert_int_equal(handled, 0);
+			assert_null(in.mesh);
+		}
+	}
+	ctw_field_free(ctx, f[0]);
+	ctw_tetmesh_free(ctx, m);
+	end_ctx(ctx);
+}
+
 /* Hand-written legacy VTK and XML files: the tag array, long names skipped with a log line. */
 static void test_mesh_read_vtk_files(void **state)
 {
@@ -838,6 +1043,7 @@ int main(void)
 		/* first: the VTK output windows are installed in this order (ours, then surface_vtk's) */
 		cmocka_unit_test(test_mesh_read_vtk_windows),
 		cmocka_unit_test(test_mesh_read_roundtrip),  cmocka_unit_test(test_mesh_read_vtk_files),
+		cmocka_unit_test(test_mesh_write_large),     cmocka_unit_test(test_mesh_read_c_reader_damaged),
 		cmocka_unit_test(test_mesh_read_ldrb_msh),   cmocka_unit_test(test_mesh_read_small_msh),
 		cmocka_unit_test(test_mesh_read_gmsh_binary), cmocka_unit_test(test_mesh_read_bad_msh),
 		cmocka_unit_test(test_mesh_read_bad_dirs),
