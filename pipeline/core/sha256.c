@@ -7,6 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHANI_CODE 1
+#endif
+
 #define CHUNK_BYTES ((size_t)1 << 20) /* ctw_sha256_file() reads this much at a time */
 
 /* §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
@@ -125,8 +131,90 @@ static void compress(uint32_t st[8], const unsigned char *p, size_t n_blocks)
 	}
 }
 
+#ifdef HAVE_SHANI_CODE
+/* The same compression with the x86 SHA extensions (SHA-NI: Intel's, since Goldmont and Ice
+ * Lake; AMD's, since Zen), about four times faster. The instructions keep the state as two
+ * vectors, ABEF and CDGH (a in the highest lane): sha256rnds2 does two rounds from two
+ * schedule words + K, sha256msg1/msg2 compute four schedule words W[t] (t >= 16) from the
+ * sixteen before, kept here in a ring of four vectors. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t st[8], const unsigned char *p,
+									size_t n_blocks)
+{
+	const __m128i be = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL); /* bytes of each word reversed */
+	__m128i abcd = _mm_loadu_si128((const __m128i *)(const void *)&st[0]);
+	__m128i efgh = _mm_loadu_si128((const __m128i *)(const void *)&st[4]);
+	__m128i badc = _mm_shuffle_epi32(abcd, 0xB1), hgfe = _mm_shuffle_epi32(efgh, 0x1B);
+	__m128i abef = _mm_alignr_epi8(badc, hgfe, 8), cdgh = _mm_blend_epi16(hgfe, badc, 0xF0);
+
+	for (; n_blocks; n_blocks--, p += 64) {
+		const __m128i abef0 = abef, cdgh0 = cdgh;
+		__m128i w[4];
+		for (int i = 0; i < 4; i++)
+			w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)), be);
+		for (int i = 0; i < 16; i++) {
+			__m128i m = _mm_add_epi32(w[i & 3], _mm_loadu_si128((const __m128i *)(const void *)&K[4 * i]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, m);
+			abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(m, 0x0E));
+			if (i < 12) { /* W[4i+16 ..] from W[4i ..] (t-16, t-15), W[4i+9 ..] (t-7), W[4i+14 ..] (t-2) */
+				__m128i t = _mm_sha256msg1_epu32(w[i & 3], w[(i + 1) & 3]);
+				t = _mm_add_epi32(t, _mm_alignr_epi8(w[(i + 3) & 3], w[(i + 2) & 3], 4));
+				w[i & 3] = _mm_sha256msg2_epu32(t, w[(i + 3) & 3]);
+			}
+		}
+		abef = _mm_add_epi32(abef, abef0);
+		cdgh = _mm_add_epi32(cdgh, cdgh0);
+	}
+	{
+		__m128i feba = _mm_shuffle_epi32(abef, 0x1B), dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+		_mm_storeu_si128((__m128i *)(void *)&st[0], _mm_blend_epi16(feba, dchg, 0xF0));
+		_mm_storeu_si128((__m128i *)(void *)&st[4], _mm_alignr_epi8(dchg, feba, 8));
+	}
+}
+
+/* Whether this CPU has SHA-NI, SSE4.1 and SSSE3 (CPUID leaf 7 EBX bit 29; leaf 1 ECX 19, 9). */
+static int cpu_has_shani(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9)))
+		return 0;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+#endif
+
+static int accel_allowed = 1; /* ctw_sha256_set_accel() */
+
+int ctw_sha256_set_accel(int on)
+{
+	int was = accel_allowed;
+	accel_allowed = on != 0;
+	return was;
+}
+
+int ctw_sha256_accel(void)
+{
+#ifdef HAVE_SHANI_CODE
+	return accel_allowed && cpu_has_shani();
+#else
+	return 0;
+#endif
+}
+
+/* The compression of s: SHA-NI when ctw_sha256_init() found it. */
+static void compress_s(const ctw_sha256 *s, uint32_t st[8], const unsigned char *p, size_t n_blocks)
+{
+#ifdef HAVE_SHANI_CODE
+	if (s->accel) {
+		compress_shani(st, p, n_blocks);
+		return;
+	}
+#endif
+	(void)s;
+	compress(st, p, n_blocks);
+}
+
 void ctw_sha256_init(ctw_sha256 *s)
 {
+	s->accel = (unsigned char)ctw_sha256_accel();
 	memcpy(s->h, H0, sizeof(s->h));
 	s->n_bytes = 0;
 	s->buf_len = 0;
@@ -147,11 +235,11 @@ void ctw_sha256_update(ctw_sha256 *s, const void *data, size_t n)
 		n -= take;
 		if (s->buf_len < 64)
 			return;
-		compress(s->h, s->buf, 1);
+		compress_s(s, s->h, s->buf, 1);
 		s->buf_len = 0;
 	}
 	if (n >= 64) {
-		compress(s->h, p, n / 64);
+		compress_s(s, s->h, p, n / 64);
 		p += n - n % 64;
 		n %= 64;
 	}
@@ -170,13 +258,13 @@ void ctw_sha256_final(ctw_sha256 *s, unsigned char digest[32])
 	s->buf[n++] = 0x80;
 	if (n > 56) { /* no room for the length: pad out this block, then a block of zeros */
 		memset(s->buf + n, 0, 64 - n);
-		compress(s->h, s->buf, 1);
+		compress_s(s, s->h, s->buf, 1);
 		n = 0;
 	}
 	memset(s->buf + n, 0, 56 - n);
 	for (i = 0; i < 8; i++)
 		s->buf[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
-	compress(s->h, s->buf, 1);
+	compress_s(s, s->h, s->buf, 1);
 	for (i = 0; i < 8; i++)
 		store_be32(digest + 4 * i, s->h[i]);
 	wipe(s, sizeof(*s));

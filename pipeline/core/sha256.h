@@ -22,7 +22,14 @@ typedef struct ctw_sha256 {
 	uint64_t n_bytes;        /* message bytes hashed so far                          */
 	unsigned char buf[64];   /* a partial block waiting for more input               */
 	size_t buf_len;          /* bytes in buf, 0..63 between calls                    */
+	unsigned char accel;     /* 1: compressed with the CPU's SHA instructions         */
 } ctw_sha256;
+
+/* Whether hashes started from now on use the CPU's SHA instructions (x86 SHA-NI, checked at
+ * run time; same digests, about 4x faster). ctw_sha256_set_accel(0) forces the portable code
+ * (for tests; not thread-safe) and returns the previous setting. */
+CTW_API int ctw_sha256_accel(void);
+CTW_API int ctw_sha256_set_accel(int on);
 
 /* Starts a new hash in *s (any previous content is overwritten). */
 CTW_API void ctw_sha256_init(ctw_sha256 *s);
