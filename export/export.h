@@ -70,8 +70,8 @@ CTW_API int ctw_formats_parse(ctw_ctx *ctx, const char *list, unsigned *bits);
  * written only with fibres, a stale one removed, a warning logged), per surface NAME.surf,
  * NAME.surf.vtx, NAME.neubc; removes stale binary heart.bpts/.belem/.blon. */
 CTW_API int ctw_write_opencarp(ctw_ctx *ctx, const ctw_model *md, const char *dir);
-/* Legacy VTK 4.2 ASCII: heart.vtk (region, fibre and sheet as FIELD arrays, the fields; fields
- * named fiber/sheet are skipped when the model has fibres). */
+/* Legacy VTK 4.2 BINARY (big-endian): heart.vtk (region, fibre and sheet as FIELD arrays, the
+ * fields; fields named fiber/sheet are skipped when the model has fibres). */
 CTW_API int ctw_write_vtk_legacy(ctw_ctx *ctx, const ctw_model *md, const char *dir);
 /* Gmsh MSH 4.1 ASCII: heart.msh, a volume entity per region and a surface entity per boundary
  * tag, each with a named physical group (LV 1, RV 2; epi, lv_endo, rv_endo, base 10 + id), the

@@ -98,6 +98,50 @@ static char *slurp(const char *dir, const char *name)
 	return s;
 }
 
+/* The whole file and its length (binary files). */
+static char *slurp_n(const char *dir, const char *name, size_t *n)
+{
+	char *s = slurp(dir, name), path[600];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(stat(path, &st), 0);
+	*n = (size_t)st.st_size;
+	return s;
+}
+
+/* An expected binary file, built piece by piece: text, big-endian doubles and int32s each
+ * followed by a newline (legacy VTK BINARY). */
+typedef struct bin {
+	char buf[4096];
+	size_t n;
+} bin;
+
+static void bin_str(bin *b, const char *s)
+{
+	assert_true(b->n + strlen(s) <= sizeof(b->buf));
+	memcpy(b->buf + b->n, s, strlen(s));
+	b->n += strlen(s);
+}
+
+static void bin_be64(bin *b, const double *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t u;
+		memcpy(&u, &v[i], 8);
+		for (int k = 0; k < 8; k++)
+			b->buf[b->n++] = (char)(u >> (56 - 8 * k));
+	}
+	b->buf[b->n++] = '\n';
+}
+
+static void bin_be32(bin *b, const int32_t *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < 4; k++)
+			b->buf[b->n++] = (char)((uint32_t)v[i] >> (24 - 8 * k));
+	b->buf[b->n++] = '\n';
+}
+
 static void assert_file(const char *dir, const char *name, const char *want)
 {
 	char *got = slurp(dir, name);
@@ -315,16 +359,36 @@ static void test_export_writers_example(void **state)
 	assert_false(exists(dir, "epi.surf"));
 	assert_false(exists(dir, "lv_endo.surf"));
 
-	/* legacy VTK (§2.2: identical to the spec's example) */
+	/* legacy VTK (§2.2's example, in its BINARY form: big-endian, a newline after each array) */
 	dir = fresh_dir("ex_vtk");
 	assert_int_equal(ctw_write_vtk_legacy(ctx, &md, dir), CTW_OK);
-	assert_file(dir, "heart.vtk",
-		    "# vtk DataFile Version 4.2\nheart test mesh, units mm\nASCII\nDATASET UNSTRUCTURED_GRID\n"
-		    "POINTS 5 double\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n1 1 1\n"
-		    "CELLS 2 10\n4 0 1 2 3\n4 1 2 3 4\nCELL_TYPES 2\n10\n10\n"
-		    "CELL_DATA 2\nSCALARS region int 1\nLOOKUP_TABLE default\n1\n2\n"
-		    "FIELD FieldData 2\nfiber 3 2 float\n1 0 0\n0 0.707107 0.707107\n"
-		    "sheet 3 2 float\n0 1 0\n0 -0.707107 0.707107\n");
+	{
+		static const double pts[15] = { 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1 };
+		static const int32_t cells[10] = { 4, 0, 1, 2, 3, 4, 1, 2, 3, 4 }, types[2] = { 10, 10 }, reg[2] = { 1, 2 };
+		const double fib[6] = { md.fiber[0], md.fiber[1], md.fiber[2], md.fiber[3], md.fiber[4], md.fiber[5] };
+		const double shv[6] = { md.sheet[0], md.sheet[1], md.sheet[2], md.sheet[3], md.sheet[4], md.sheet[5] };
+		bin b = { { 0 }, 0 };
+		char *got;
+		size_t n;
+		assert_true(fabs(fib[4] - 0.70710678) < 1e-6 && fabs(shv[4] + 0.70710678) < 1e-6);
+		bin_str(&b, "# vtk DataFile Version 4.2\nheart test mesh, units mm\nBINARY\nDATASET UNSTRUCTURED_GRID\n"
+			    "POINTS 5 double\n");
+		bin_be64(&b, pts, 15);
+		bin_str(&b, "CELLS 2 10\n");
+		bin_be32(&b, cells, 10);
+		bin_str(&b, "CELL_TYPES 2\n");
+		bin_be32(&b, types, 2);
+		bin_str(&b, "CELL_DATA 2\nSCALARS region int 1\nLOOKUP_TABLE default\n");
+		bin_be32(&b, reg, 2);
+		bin_str(&b, "FIELD FieldData 2\nfiber 3 2 double\n");
+		bin_be64(&b, fib, 6);
+		bin_str(&b, "sheet 3 2 double\n");
+		bin_be64(&b, shv, 6);
+		got = slurp_n(dir, "heart.vtk", &n);
+		assert_int_equal(n, b.n);
+		assert_memory_equal(got, b.buf, n);
+		free(got);
+	}
 
 	/* Gmsh (§3, with the brief's physical tags: surfaces 10 + id; fibres on every element) */
 	dir = fresh_dir("ex_gmsh");
@@ -729,11 +793,11 @@ static const char *const py_check[] = {
 	"\n",
 	"# ---- legacy VTK (meshio) ----\n",
 	"m = meshio.read(os.path.join(d, \"vtk\", \"heart.vtk\"))\n",
-	"check(m.points.shape == (N, 3) and np.abs(m.points - xyz).max() <= TOL, \"vtk points\")\n",
+	"check(m.points.shape == (N, 3) and (m.points == xyz).all(), \"vtk points (binary: exact)\")\n",
 	"check(len(m.cells) == 1 and m.cells[0].type == \"tetra\" and (m.cells[0].data == tets).all(), \"vtk cells\")\n",
 	"cd = m.cell_data\n",
-	"check((cd[\"region\"][0] == reg).all(), \"vtk region\")\n",
-	"check(np.abs(cd[\"fiber\"][0] - fib).max() <= TOL + 1e-7 and np.abs(cd[\"sheet\"][0] - sh).max() <= TOL + 1e-7, \"vtk fibres (float32)\")\n",
+	"check((cd[\"region\"][0].ravel() == reg).all(), \"vtk region\")\n",
+	"check((cd[\"fiber\"][0] == fib).all() and (cd[\"sheet\"][0] == sh).all(), \"vtk fibres (binary: exact)\")\n",
 	"want = sys.argv[3].split(\",\") if len(sys.argv) > 3 else []\n",
 	"for w in want:\n",
 	"    loc, nm = w.split(\":\")\n",
@@ -972,10 +1036,15 @@ static void test_export_writers_no_fibres(void **state)
 	/* VTK: region only; Gmsh: no $ElementData; FEBio: no MeshData */
 	dir = fresh_dir("nofib_other");
 	assert_int_equal(ctw_write_vtk_legacy(ctx, &md, dir), CTW_OK);
-	s = slurp(dir, "heart.vtk");
-	assert_null(strstr(s, "FIELD"));
-	assert_non_null(strstr(s, "LOOKUP_TABLE default\n1\n2\n"));
-	free(s);
+	{
+		size_t n;
+		s = slurp_n(dir, "heart.vtk", &n);
+		static const char tail[] = "LOOKUP_TABLE default\n\0\0\0\1\0\0\0\2\n"; /* big-endian 1, 2: the end */
+		assert_true(n > sizeof(tail) - 1);
+		assert_memory_equal(s + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+		assert_null(strstr(s, "FIELD"));
+		free(s);
+	}
 	assert_int_equal(ctw_write_gmsh(ctx, &md, dir), CTW_OK);
 	s = slurp(dir, "heart.msh");
 	assert_null(strstr(s, "$ElementData"));
