@@ -492,14 +492,84 @@ static int add_input(ctw_ctx *ctx, stage_rec *r, const char *label, const char *
 	return strv_add(ctx, &r->inputs, buf);
 }
 
+/* The QA pictures and report of a package, run on a thread of its own (its own context). */
+typedef struct qa_job {
+	ctw_ctx *ctx;
+	const ctw_model *md;
+	const char *dir, *metrics;
+	char wbuf[4][160];
+	const char *warn[4];
+	int nw, ret;
+	double seconds;
+} qa_job;
+
+static void *qa_worker(void *arg)
+{
+	qa_job *q = arg;
+	const double t = now_epoch();
+	q->ret = ctw_qa_write(q->ctx, q->md, q->dir, q->metrics, q->warn, q->nw);
+	q->seconds = now_epoch() - t;
+	return NULL;
+}
+
+/* Every format of j->formats into tmp/model/<format>. */
+static int write_models(ctw_ctx *ctx, const export_job *j, const ctw_model *md, const char *tmp, const ctw_field *fib,
+			const ctw_field *sh, const ctw_field *const *others, int n_others)
+{
+	static const struct {
+		unsigned bit;
+		const char *dir;
+		int (*write)(ctw_ctx *, const ctw_model *, const char *);
+	} fmts[] = { { CTW_FMT_OPENCARP, "model/opencarp", ctw_write_opencarp },
+		     { CTW_FMT_VTK, "model/vtk", ctw_write_vtk_legacy },
+		     { CTW_FMT_GMSH, "model/gmsh", ctw_write_gmsh },
+		     { CTW_FMT_FEBIO, "model/febio", ctw_write_febio },
+		     { CTW_FMT_TETGEN, "model/tetgen", ctw_write_tetgen } };
+	const char *apex_name[] = { "apex_node" };
+	const ctw_tetmesh *m = md->mesh;
+	char *d = NULL, *path = NULL;
+	int ret = CTW_OK;
+
+	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]) && !ret; k++) {
+		if (!(j->formats & fmts[k].bit))
+			continue;
+		const double tw = now_epoch();
+		if ((ret = mkdirs(ctx, tmp, fmts[k].dir, &d)) || (ret = fmts[k].write(ctx, md, d)))
+			break;
+		if (fmts[k].bit == CTW_FMT_VTK) {
+			const ctw_field *all[18];
+			int na = 0;
+			if (fib)
+				all[na++] = fib, all[na++] = sh;
+			for (int i = 0; i < n_others; i++)
+				all[na++] = others[i];
+			if ((ret = ctw_path_join(ctx, d, "heart.vtu", &path)) ||
+			    (ret = ctw_vtk_write_vtu(ctx, m, all, na, apex_name, &md->apex_node, md->apex_node >= 0, path)))
+				break;
+			ctw_free(ctx, path);
+			path = NULL;
+			if ((ret = ctw_path_join(ctx, d, "surfaces.vtp", &path)) ||
+			    (ret = ctw_vtk_write_vtp(ctx, m->xyz, m->n_points, m->tris, m->tri_marker, m->n_tris, "surface", path)))
+				break;
+			ctw_free(ctx, path);
+			path = NULL;
+		}
+		ctw_log(ctx, CTW_LOG_INFO, "export", "%s: %.2f s", fmts[k].dir, now_epoch() - tw);
+		ctw_free(ctx, d);
+		d = NULL;
+	}
+	ctw_free(ctx, d);
+	ctw_free(ctx, path);
+	return ret;
+}
+
 static int export_package(ctw_ctx *ctx, const export_job *j)
 {
 	ctw_mesh_in in;
 	ctw_mesh_quality q;
-	char *tmp = NULL, *d = NULL, *path = NULL;
+	char *tmp = NULL, *path = NULL;
 	const ctw_field *fib, *sh;
 	const ctw_field *others[16];
-	const char *apex_name[] = { "apex_node" };
 	int n_others = 0, ret;
 	int64_t ft = 0, fr = 0;
 	strv files = { 0 };
@@ -533,71 +603,48 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	ctw_clean_stale_tmp(ctx, j->out);
 	if ((ret = ctw_tmp_sibling(ctx, j->out, &tmp)) || (ret = ctw_mkdir_p(ctx, tmp)))
 		goto out;
-	static const struct {
-		unsigned bit;
-		const char *dir;
-		int (*write)(ctw_ctx *, const ctw_model *, const char *);
-	} fmts[] = { { CTW_FMT_OPENCARP, "model/opencarp", ctw_write_opencarp },
-		     { CTW_FMT_VTK, "model/vtk", ctw_write_vtk_legacy },
-		     { CTW_FMT_GMSH, "model/gmsh", ctw_write_gmsh },
-		     { CTW_FMT_FEBIO, "model/febio", ctw_write_febio },
-		     { CTW_FMT_TETGEN, "model/tetgen", ctw_write_tetgen } };
-	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
-		if (!(j->formats & fmts[k].bit))
-			continue;
-		const double tw = now_epoch();
-		if ((ret = mkdirs(ctx, tmp, fmts[k].dir, &d)) || (ret = fmts[k].write(ctx, &md, d)))
-			goto out;
-		if (fmts[k].bit == CTW_FMT_VTK) {
-			const ctw_field *all[18];
-			int na = 0;
-			if (fib)
-				all[na++] = fib, all[na++] = sh;
-			for (int i = 0; i < n_others; i++)
-				all[na++] = others[i];
-			if ((ret = ctw_path_join(ctx, d, "heart.vtu", &path)) ||
-			    (ret = ctw_vtk_write_vtu(ctx, in.mesh, all, na, apex_name, &in.apex_node, in.apex_node >= 0, path)))
-				goto out;
-			ctw_free(ctx, path);
-			path = NULL;
-			if ((ret = ctw_path_join(ctx, d, "surfaces.vtp", &path)) ||
-			    (ret = ctw_vtk_write_vtp(ctx, in.mesh->xyz, in.mesh->n_points, in.mesh->tris, in.mesh->tri_marker,
-						     in.mesh->n_tris, "surface", path)))
-				goto out;
-			ctw_free(ctx, path);
-			path = NULL;
-		}
-		ctw_log(ctx, CTW_LOG_INFO, "export", "%s: %.2f s", fmts[k].dir, now_epoch() - tw);
-		ctw_free(ctx, d);
-		d = NULL;
-	}
-	if (j->labels) {
-		if ((ret = ctw_path_join(ctx, tmp, "labels.nii.gz", &path)) || (ret = copy_file(ctx, j->labels, path)))
-			goto out;
-		ctw_free(ctx, path);
-		path = NULL;
-	}
 	if ((ret = ctw_path_join(ctx, tmp, "metrics.csv", &path)) ||
 	    (ret = write_metrics(ctx, in.mesh, &q, md.fiber, md.sheet, path)))
 		goto out;
 	{
-		/* what a reviewer must see first */
-		char wbuf[4][160];
-		const char *warn[4];
-		int nw = 0;
+		/* the QA pictures on a second thread while the formats are written; what a reviewer
+		 * must see first leads the report */
+		qa_job qj = { NULL, &md, tmp, path, { { 0 } }, { NULL }, 0, CTW_OK, 0.0 };
+		pthread_t th;
+		int started = 0, wret;
 		if (!fib)
-			snprintf(wbuf[nw], sizeof(wbuf[nw]), "no fibres: run 'cardiotwin fibers' before export"), nw++;
+			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "no fibres: run 'cardiotwin fibers' before export"), qj.nw++;
 		if (q.n_degenerate)
-			snprintf(wbuf[nw], sizeof(wbuf[nw]), "%lld degenerate tetrahedra", (long long)q.n_degenerate), nw++;
+			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "%lld degenerate tetrahedra", (long long)q.n_degenerate), qj.nw++;
 		if (q.min_dihedral_deg < 5)
-			snprintf(wbuf[nw], sizeof(wbuf[nw]), "minimum dihedral angle %.2f deg (below 5)", q.min_dihedral_deg), nw++;
-		for (int i = 0; i < nw; i++)
-			warn[i] = wbuf[i];
-		const double tq = now_epoch();
-		if ((ret = ctw_qa_write(ctx, &md, tmp, path, warn, nw)))
+			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "minimum dihedral angle %.2f deg (below 5)", q.min_dihedral_deg),
+				qj.nw++;
+		for (int i = 0; i < qj.nw; i++)
+			qj.warn[i] = qj.wbuf[i];
+		if ((qj.ctx = ctw_ctx_new_worker(ctx)))
+			started = pthread_create(&th, NULL, qa_worker, &qj) == 0;
+		wret = write_models(ctx, j, &md, tmp, fib, sh, others, n_others);
+		if (started)
+			pthread_join(th, NULL);
+		else if (qj.ctx)
+			qa_worker(&qj);
+		else
+			qj.ret = CTW_ERR_NOMEM;
+		if (!wret && qj.ret) /* the writers' error first; else the pictures' */
+			wret = qj.ctx ? ctw_error(ctx, qj.ret, NULL, "%s", ctw_errmsg(qj.ctx)) : qj.ret;
+		else if (!wret)
+			ctw_log(ctx, CTW_LOG_INFO, "export", "qa: %.2f s (beside the writers)", qj.seconds);
+		ctw_ctx_free(qj.ctx);
+		if ((ret = wret))
 			goto out;
-		ctw_log(ctx, CTW_LOG_INFO, "export", "qa: %.2f s", now_epoch() - tq);
 	}
+	ctw_free(ctx, path);
+	path = NULL;
+	if (j->labels) {
+		if ((ret = ctw_path_join(ctx, tmp, "labels.nii.gz", &path)) || (ret = copy_file(ctx, j->labels, path)))
+			goto out;
+	}
+
 	ctw_free(ctx, path);
 	path = NULL;
 
@@ -635,7 +682,6 @@ out:
 		cli_discard(ctx, tmp);
 	strv_free(ctx, &files);
 	ctw_free(ctx, tmp);
-	ctw_free(ctx, d);
 	ctw_free(ctx, path);
 	ctw_mesh_in_release(ctx, &in);
 	return ret;

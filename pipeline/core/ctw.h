@@ -72,6 +72,10 @@ typedef struct ctw_ctx ctw_ctx;
 CTW_API ctw_ctx *ctw_ctx_new(void);
 /* Creates a context whose allocations (its own included) go through *a (copied). */
 CTW_API ctw_ctx *ctw_ctx_new_with(const ctw_allocator *a);
+/* A context for work on another thread: the C library allocator (the parent's need not be
+ * thread-safe), the parent's log callback and level (which must then be thread-safe), its voxel
+ * limit and salt; no progress callback, no error. NULL when out of memory. */
+CTW_API ctw_ctx *ctw_ctx_new_worker(const ctw_ctx *parent);
 CTW_API void ctw_ctx_free(ctw_ctx *ctx);
 
 CTW_API void ctw_ctx_set_log(ctw_ctx *ctx, ctw_log_fn fn, void *ud, ctw_log_level max_level);

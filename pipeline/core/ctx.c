@@ -55,6 +55,20 @@ ctw_ctx *ctw_ctx_new_with(const ctw_allocator *a)
 	return ctx;
 }
 
+ctw_ctx *ctw_ctx_new_worker(const ctw_ctx *parent)
+{
+	ctw_ctx *ctx = ctw_ctx_new();
+	if (!ctx)
+		return NULL;
+	ctx->log_fn = parent->log_fn;
+	ctx->log_ud = parent->log_ud;
+	ctx->log_max = parent->log_max;
+	ctx->max_voxels = parent->max_voxels;
+	memcpy(ctx->salt, parent->salt, sizeof(ctx->salt));
+	ctx->salt_len = parent->salt_len;
+	return ctx;
+}
+
 void ctw_ctx_free(ctw_ctx *ctx)
 {
 	if (ctx)
