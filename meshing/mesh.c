@@ -6,11 +6,28 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs.h"
+
+/* Step timings at debug level (-v -v): where a meshing run spends its time. */
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void step_done(ctw_ctx *ctx, const char *what, double *t)
+{
+	double t1 = now_s();
+	ctw_log(ctx, CTW_LOG_DEBUG, "mesh", "%s: %.3f s", what, t1 - *t);
+	*t = t1;
+}
 
 
 static double dot3(const double a[3], const double b[3])
@@ -42,18 +59,22 @@ static int is_tissue(int l, int biv)
  * 2 RV myocardium (the nearest myocardial voxel within two voxels; LV when none). */
 static int region_at(const ctw_volume *g, const double c[3], double h)
 {
-	static const double off[7][3] = { { 0, 0, 0 }, { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 },
+	static const double off[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 },
 					  { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
-	for (int r = 1; r <= 2; r++)
-		for (int k = 0; k < 7; k++) {
-			double p[3] = { c[0] + off[k][0] * h * (r - 1), c[1] + off[k][1] * h * (r - 1),
-					c[2] + off[k][2] * h * (r - 1) };
-			int l = label_at(g, p);
-			if (l == CTW_LBL_LV_MYO)
-				return 1;
-			if (l == CTW_LBL_RV_MYO)
-				return 2;
-		}
+	/* the centroid, then the points a voxel away (the centroid looked at once, not seven times) */
+	int l = label_at(g, c);
+	if (l == CTW_LBL_LV_MYO)
+		return 1;
+	if (l == CTW_LBL_RV_MYO)
+		return 2;
+	for (int k = 0; k < 6; k++) {
+		double p[3] = { c[0] + off[k][0] * h, c[1] + off[k][1] * h, c[2] + off[k][2] * h };
+		l = label_at(g, p);
+		if (l == CTW_LBL_LV_MYO)
+			return 1;
+		if (l == CTW_LBL_RV_MYO)
+			return 2;
+	}
 	return 1;
 }
 
@@ -118,13 +139,14 @@ static void sorted_key(const int32_t *t, int32_t idx, face_key *k)
 }
 
 /* Replaces TetGen's boundary triangles by the tetrahedra's boundary faces, which are oriented
- * outwards, carrying each triangle's marker over; they must be the same set of faces. */
-static int orient_boundary(ctw_ctx *ctx, ctw_tetmesh *m)
+ * outwards, carrying each triangle's marker over; they must be the same set of faces. *tet_of
+ * is the tetrahedron of each new triangle, for remove_boundary_slivers. */
+static int orient_boundary(ctw_ctx *ctx, ctw_tetmesh *m, int32_t **tet_of)
 {
-	int32_t *btri = NULL, *tet_of = NULL, *marker = NULL;
-	face_key *a = NULL, *b = NULL;
+	int32_t *btri = NULL, *marker = NULL, *start = NULL;
+	face_key *a = NULL;
 	int64_t nb = 0, i;
-	int ret = ctw_tetmesh_boundary(ctx, m, &btri, &tet_of, &nb);
+	int ret = ctw_tetmesh_boundary(ctx, m, &btri, tet_of, &nb);
 
 	if (ret)
 		return ret;
@@ -136,32 +158,50 @@ static int orient_boundary(ctw_ctx *ctx, ctw_tetmesh *m)
 	}
 	marker = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(nb ? nb : 1));
 	a = ctw_malloc(ctx, sizeof(face_key) * (size_t)(nb ? nb : 1));
-	b = ctw_malloc(ctx, sizeof(face_key) * (size_t)(nb ? nb : 1));
-	if (!marker || !a || !b) {
+	start = ctw_calloc(ctx, (size_t)m->n_points + 2, sizeof(int32_t));
+	if (!marker || !a || !start) {
 		ret = CTW_ERR_NOMEM;
 		goto out;
 	}
+	/* TetGen's triangles bucketed by their smallest node (a few per node, so a linear search
+	 * in the bucket is cheaper than sorting); the boundary faces are distinct, so finding each
+	 * of the nb of them in a bucket means both are the same set */
 	for (i = 0; i < nb; i++) {
-		sorted_key(m->tris + 3 * i, (int32_t)i, &a[i]);
-		sorted_key(btri + 3 * i, (int32_t)i, &b[i]);
+		face_key k;
+		sorted_key(m->tris + 3 * i, (int32_t)i, &k);
+		start[k.v[0] + 2]++;
 	}
-	qsort(a, (size_t)nb, sizeof(face_key), by_face);
-	qsort(b, (size_t)nb, sizeof(face_key), by_face);
+	for (i = 0; i < m->n_points; i++)
+		start[i + 2] += start[i + 1];
 	for (i = 0; i < nb; i++) {
-		if (memcmp(a[i].v, b[i].v, sizeof(a[i].v))) {
+		face_key k;
+		sorted_key(m->tris + 3 * i, (int32_t)i, &k);
+		a[start[k.v[0] + 1]++] = k;
+	}
+	for (i = 0; i < nb; i++) {
+		face_key k;
+		int32_t j;
+		sorted_key(btri + 3 * i, (int32_t)i, &k);
+		for (j = start[k.v[0]]; j < start[k.v[0] + 1]; j++)
+			if (a[j].v[1] == k.v[1] && a[j].v[2] == k.v[2])
+				break;
+		if (j == start[k.v[0] + 1]) {
 			ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh", "tetgen's boundary triangles do not match its tetrahedra");
 			goto out;
 		}
-		marker[b[i].idx] = m->tri_marker[a[i].idx];
+		marker[i] = m->tri_marker[a[j].idx];
 	}
 	memcpy(m->tris, btri, sizeof(int32_t) * 3 * (size_t)nb);
 	memcpy(m->tri_marker, marker, sizeof(int32_t) * (size_t)nb);
 out:
+	if (ret) {
+		ctw_free(ctx, *tet_of);
+		*tet_of = NULL;
+	}
 	ctw_free(ctx, btri);
-	ctw_free(ctx, tet_of);
 	ctw_free(ctx, marker);
 	ctw_free(ctx, a);
-	ctw_free(ctx, b);
+	ctw_free(ctx, start);
 	return ret;
 }
 
@@ -265,40 +305,29 @@ static int fill_markers(ctw_ctx *ctx, ctw_tetmesh *m)
 }
 
 /* Removes slivers TetGen leaves where boundary facets meet at a sharp angle: tetrahedra with a
- * dihedral angle below min_deg and two or more faces on the boundary (all four corners stay in
- * the mesh through their other tetrahedra). The faces they expose take the marker of one of
- * their boundary faces. Repeats while it finds some (at most 5 times). */
-static int remove_boundary_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t *removed)
+ * dihedral angle below min_deg and a face on the boundary (their corners stay in the mesh
+ * through their other tetrahedra). The faces they expose get marker 0 (for fill_markers or the
+ * tagging). Repeats while it finds some (at most 5 times). m->tris must be the
+ * boundary as ctw_tetmesh_boundary gives it, tet_of its tetrahedra (taken over and freed):
+ * each pass leaves both so for the next. */
+static int remove_boundary_slivers(ctw_ctx *ctx, ctw_tetmesh *m, int32_t *tet_of, double min_deg, int64_t *removed)
 {
+	int ret = CTW_OK;
+
 	*removed = 0;
 	for (int pass = 0; pass < 5; pass++) {
-		int32_t *btri = NULL, *tet_of = NULL, *nb = NULL, *mk = NULL, *ntri = NULL, *ntet_of = NULL;
+		int32_t *nb = NULL, *ntri = NULL, *ntet_of = NULL, *marker = NULL;
 		face_key *old = NULL;
 		uint8_t *drop = NULL;
-		int64_t n = 0, n2 = 0, k = 0, dropped = 0;
-		int ret = ctw_tetmesh_boundary(ctx, m, &btri, &tet_of, &n);
-		if (ret)
-			return ret;
+		int64_t n2 = 0, k = 0, dropped = 0;
 		nb = ctw_calloc(ctx, (size_t)m->n_tets, sizeof(int32_t));
-		mk = ctw_calloc(ctx, (size_t)m->n_tets, sizeof(int32_t));
 		drop = ctw_calloc(ctx, (size_t)m->n_tets, 1);
-		old = ctw_malloc(ctx, sizeof(face_key) * (size_t)(m->n_tris ? m->n_tris : 1));
-		if (!nb || !mk || !drop || !old) {
+		if (!nb || !drop) {
 			ret = CTW_ERR_NOMEM;
 			goto next;
 		}
-		/* each boundary face's marker, through the marked triangles (same faces, any order) */
 		for (int64_t i = 0; i < m->n_tris; i++)
-			sorted_key(m->tris + 3 * i, (int32_t)i, &old[i]);
-		qsort(old, (size_t)m->n_tris, sizeof(face_key), by_face);
-		for (int64_t i = 0; i < n; i++) {
-			face_key key, *hit;
-			sorted_key(btri + 3 * i, 0, &key);
-			hit = bsearch(&key, old, (size_t)m->n_tris, sizeof(face_key), by_face);
 			nb[tet_of[i]]++;
-			if (hit && !mk[tet_of[i]])
-				mk[tet_of[i]] = m->tri_marker[hit->idx] ? m->tri_marker[hit->idx] : -1;
-		}
 		for (int64_t t = 0; t < m->n_tets; t++)
 			if (nb[t] >= 1 && tet_min_dihedral(m, t) < min_deg) {
 				drop[t] = 1;
@@ -313,45 +342,48 @@ static int remove_boundary_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg,
 				m->region[k] = m->region[t];
 				k++;
 			}
-		{
-			m->n_tets = k;
-			if ((ret = ctw_tetmesh_boundary(ctx, m, &ntri, &ntet_of, &n2)))
-				goto next;
-			/* markers: faces that were boundary keep theirs; new ones take the dropped
-			 * neighbour's; the marked triangles' arrays are resized */
-			int32_t *marker = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(n2 ? n2 : 1));
-			if (!marker) {
-				ret = CTW_ERR_NOMEM;
-				goto next;
-			}
-			for (int64_t i = 0; i < n2; i++) {
-				face_key key, *hit;
-				sorted_key(ntri + 3 * i, 0, &key);
-				hit = bsearch(&key, old, (size_t)m->n_tris, sizeof(face_key), by_face);
-				marker[i] = hit ? m->tri_marker[hit->idx] : 0;
-			}
-			ctw_free(ctx, m->tris);
-			ctw_free(ctx, m->tri_marker);
-			m->tris = ntri;
-			m->tri_marker = marker;
-			m->n_tris = n2;
-			ntri = NULL;
+		m->n_tets = k;
+		if ((ret = ctw_tetmesh_boundary(ctx, m, &ntri, &ntet_of, &n2)))
+			goto next;
+		/* markers: faces that were boundary keep theirs (found through the sorted old faces);
+		 * new ones get 0 */
+		marker = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(n2 ? n2 : 1));
+		old = ctw_malloc(ctx, sizeof(face_key) * (size_t)(m->n_tris ? m->n_tris : 1));
+		if (!marker || !old) {
+			ret = CTW_ERR_NOMEM;
+			goto next;
 		}
+		for (int64_t i = 0; i < m->n_tris; i++)
+			sorted_key(m->tris + 3 * i, (int32_t)i, &old[i]);
+		qsort(old, (size_t)m->n_tris, sizeof(face_key), by_face);
+		for (int64_t i = 0; i < n2; i++) {
+			face_key key, *hit;
+			sorted_key(ntri + 3 * i, 0, &key);
+			hit = bsearch(&key, old, (size_t)m->n_tris, sizeof(face_key), by_face);
+			marker[i] = hit ? m->tri_marker[hit->idx] : 0;
+		}
+		ctw_free(ctx, m->tris);
+		ctw_free(ctx, m->tri_marker);
+		ctw_free(ctx, tet_of);
+		m->tris = ntri;
+		m->tri_marker = marker;
+		m->n_tris = n2;
+		tet_of = ntet_of;
+		ntri = ntet_of = marker = NULL;
 		*removed += dropped;
 	next:
-		ctw_free(ctx, btri);
-		ctw_free(ctx, tet_of);
 		ctw_free(ctx, nb);
-		ctw_free(ctx, mk);
 		ctw_free(ctx, drop);
 		ctw_free(ctx, old);
 		ctw_free(ctx, ntri);
 		ctw_free(ctx, ntet_of);
-		if (ret)
-			return ret;
-		if (!dropped)
+		ctw_free(ctx, marker);
+		if (ret || !dropped)
 			break;
 	}
+	ctw_free(ctx, tet_of);
+	if (ret)
+		return ret;
 	return *removed ? compact_points(ctx, m) : CTW_OK;
 }
 
@@ -502,6 +534,37 @@ static int64_t apex_node(const ctw_tetmesh *m, const double p[3], const double n
 	return best;
 }
 
+/* Region tags of tetrahedra [t0, t1) and surface ids of boundary triangles [f0, f1) but the
+ * base's: each is found alone, so any split over threads gives the same tags. */
+typedef struct tag_part {
+	ctw_tetmesh *m;
+	const ctw_volume *g;
+	double h;
+	int biv;
+	int64_t t0, t1, f0, f1;
+} tag_part;
+
+static void *tag_run(void *arg)
+{
+	const tag_part *w = arg;
+	ctw_tetmesh *m = w->m;
+	for (int64_t t = w->t0; t < w->t1; t++) {
+		double c[3] = { 0, 0, 0 };
+		for (int k = 0; k < 4; k++)
+			for (int d = 0; d < 3; d++)
+				c[d] += 0.25 * m->xyz[3 * m->tets[4 * t + k] + d];
+		m->region[t] = region_at(w->g, c, w->h);
+	}
+	for (int64_t t = w->f0; t < w->f1; t++) {
+		double c[3], n[3];
+		if (m->tri_marker[t] == CTW_SURF_BASE)
+			continue;
+		face_geometry(m, t, c, n);
+		m->tri_marker[t] = tag_at(w->g, c, n, w->h, w->biv);
+	}
+	return NULL;
+}
+
 /* Quality, tags, the apex, and the checks every mesh must pass. */
 static int finish(ctw_ctx *ctx, ctw_mesh_result *res)
 {
@@ -638,6 +701,8 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 	uint8_t *mask = NULL;
 	double clip_point[3], *a = NULL, *bpts = NULL;
 	int64_t n_tissue = 0, na = 0, nb = 0;
+	int32_t *tet_of = NULL;
+	double clock = now_s();
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -664,6 +729,7 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 	res->reference_volume_mm3 = (double)n_tissue * g->spacing[0] * g->spacing[1] * g->spacing[2];
 	if ((ret = check_voxels(ctx, g, mask)))
 		goto out;
+	step_done(ctx, "voxel checks", &clock);
 
 	/* surface, clipped half a voxel inside the base so the cut runs through smooth wall */
 	for (int c = 0; c < 3; c++)
@@ -674,6 +740,7 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		goto out;
 	ctw_surface_free(ctx, raw);
 	raw = NULL;
+	step_done(ctx, "surface extraction and decimation", &clock);
 	if (lm->has_base_plane) {
 		if ((ret = ctw_vtk_clip_cap(ctx, clipped, clip_point, lm->base_normal, CTW_SURF_BASE, &s)))
 			goto out;
@@ -689,36 +756,45 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		ctw_log(ctx, CTW_LOG_INFO, "mesh", "surface: %lld triangles, %lld edge flips, remeshed (%lld splits, %lld collapses)",
 			(long long)s->n_tris, (long long)flips, (long long)splits, (long long)collapses);
 	}
+	step_done(ctx, "cut, improvement and remeshing", &clock);
 	if ((ret = ctw_surface_repair(ctx, s, &res->surface)) || (ret = ctw_surface_check(ctx, s, &res->surface)))
 		goto out;
+	step_done(ctx, "surface repair and checks", &clock);
 
 	/* volume mesh */
 	if (to.max_volume_mm3 <= 0)
 		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
-	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)) ||
-	    (ret = remove_boundary_slivers(ctx, res->mesh, 5.0, &res->slivers_removed)) ||
-	    (ret = smooth_slivers(ctx, res->mesh, 8.0, &res->vertices_smoothed)))
+	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)))
 		goto out;
+	step_done(ctx, "TetGen", &clock);
+	if ((ret = orient_boundary(ctx, res->mesh, &tet_of)) ||
+	    (ret = remove_boundary_slivers(ctx, res->mesh, tet_of, 5.0, &res->slivers_removed)))
+		goto out;
+	step_done(ctx, "boundary orientation and slivers", &clock);
+	if ((ret = smooth_slivers(ctx, res->mesh, 8.0, &res->vertices_smoothed)))
+		goto out;
+	step_done(ctx, "sliver smoothing", &clock);
 	res->plc = s;
 	s = NULL;
 
-	/* tags */
-	for (int64_t t = 0; t < res->mesh->n_tets; t++) {
-		double c[3] = { 0, 0, 0 };
-		for (int k = 0; k < 4; k++)
-			for (int d = 0; d < 3; d++)
-				c[d] += 0.25 * res->mesh->xyz[3 * res->mesh->tets[4 * t + k] + d];
-		res->mesh->region[t] = region_at(g, c, h);
+	/* tags, each half of the tetrahedra and of the boundary on a thread of its own (or both on
+	 * this one) */
+	{
+		const int64_t nt = res->mesh->n_tets, nf = res->mesh->n_tris;
+		tag_part w[2] = { { res->mesh, g, h, o->biv, 0, nt / 2, 0, nf / 2 },
+				  { res->mesh, g, h, o->biv, nt / 2, nt, nf / 2, nf } };
+		pthread_t th;
+		int started = pthread_create(&th, NULL, tag_run, &w[1]) == 0;
+		tag_run(&w[0]);
+		if (started)
+			pthread_join(th, NULL);
+		else
+			tag_run(&w[1]);
 	}
-	for (int64_t t = 0; t < res->mesh->n_tris; t++) {
-		double c[3], n[3];
-		if (res->mesh->tri_marker[t] == CTW_SURF_BASE)
-			continue;
-		face_geometry(res->mesh, t, c, n);
-		res->mesh->tri_marker[t] = tag_at(g, c, n, h, o->biv);
-	}
+	step_done(ctx, "tags", &clock);
 	if ((ret = finish(ctx, res)))
 		goto out;
+	step_done(ctx, "quality", &clock);
 	res->volume_error = (res->quality.volume_mm3 - res->reference_volume_mm3) / res->reference_volume_mm3;
 
 	/* fidelity: mesh boundary nodes vs the label boundary (voxel faces between tissue and the
@@ -775,6 +851,7 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 			goto out;
 		res->surface_distance_mm = 0.5 * (m_ab + m_ba);
 	}
+	step_done(ctx, "surface distance", &clock);
 out:
 	if (ret)
 		ctw_mesh_result_release(ctx, res);
@@ -793,6 +870,7 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 	ctw_tetgen_opts to = o->tetgen;
 	double sum[3] = { 0, 0, 0 }, cen[3] = { 0, 0, 0 }, *ref = NULL;
 	int64_t nbase = 0, ref_n = 0;
+	int32_t *tet_of = NULL;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -841,8 +919,8 @@ int ctw_mesh_surface(ctw_ctx *ctx, ctw_surface *s, const int *tag_of, int n_tag_
 	}
 	if (to.max_volume_mm3 <= 0)
 		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
-	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh)) ||
-	    (ret = remove_boundary_slivers(ctx, res->mesh, 5.0, &res->slivers_removed)) ||
+	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)) || (ret = orient_boundary(ctx, res->mesh, &tet_of)) ||
+	    (ret = remove_boundary_slivers(ctx, res->mesh, tet_of, 5.0, &res->slivers_removed)) ||
 	    (ret = smooth_slivers(ctx, res->mesh, 8.0, &res->vertices_smoothed)) ||
 	    (ret = fill_markers(ctx, res->mesh)))
 		goto out;

@@ -4,6 +4,7 @@
 #include "mesh.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,17 +92,165 @@ static void select_kth(float *a, int64_t n, int64_t k)
 	}
 }
 
+/* Order-preserving integer of a float (not NaN): negative ones flipped, below positive ones. */
+static uint32_t float_key(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, sizeof(u));
+	return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+/* The k-th and (k+1)-th smallest of a[0..n) (k + 1 < n; a is reordered): a count of a into bins
+ * by the top 16 bits of float_key finds their bins, whose few elements move to the front for
+ * select_kth; two linear passes instead of selecting among all n. */
+static int select_pair(ctw_ctx *ctx, float *a, int64_t n, int64_t k, float *lo, float *hi)
+{
+	int64_t *count = ctw_calloc(ctx, 65536, sizeof(int64_t)), base = 0, m = 0, i;
+	uint32_t b0, b1;
+
+	if (!count)
+		return CTW_ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		count[float_key(a[i]) >> 16]++;
+	for (b0 = 0; base + count[b0] <= k; b0++)
+		base += count[b0];
+	b1 = b0; /* the bin of the (k+1)-th: b0 or the next one not empty */
+	if (k + 1 >= base + count[b0])
+		for (b1 = b0 + 1; !count[b1]; b1++)
+			;
+	for (i = 0; i < n; i++) {
+		uint32_t b = float_key(a[i]) >> 16;
+		if (b >= b0 && b <= b1) {
+			float x = a[m];
+			a[m++] = a[i];
+			a[i] = x;
+		}
+	}
+	select_kth(a, m, k - base);
+	*lo = a[k - base];
+	*hi = HUGE_VALF;
+	for (i = k - base + 1; i < m; i++)
+		*hi = a[i] < *hi ? a[i] : *hi;
+	ctw_free(ctx, count);
+	return CTW_OK;
+}
+
 /* ---- quality ------------------------------------------------------------------------------- */
 
 static int radius_edge_bin(double r)
 {
 	static const double upper[CTW_RADIUS_EDGE_BINS - 1] = { 0.7, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0 };
-	int b;
+	int b = 0;
 
-	for (b = 0; b < CTW_RADIUS_EDGE_BINS - 1; b++)
-		if (r < upper[b])
-			return b;
-	return CTW_RADIUS_EDGE_BINS - 1;
+	/* the bounds ascend: the bin is the number of them not above r (no branch to mispredict) */
+	for (int i = 0; i < CTW_RADIUS_EDGE_BINS - 1; i++)
+		b += !(r < upper[i]);
+	return b;
+}
+
+/* The measures of tetrahedra [lo, hi), which it reorients positively. The mesh is halved over
+ * two threads; both floating sums must come out as summed in order over all tetrahedra, so the
+ * second half keeps each tetrahedron's terms (v/6 and its six edges) for the first to add after
+ * its own. */
+typedef struct quality_part {
+	const double *xyz;
+	int32_t *tets;
+	float *cosa;   /* 6 cosines per tetrahedron, of the whole mesh */
+	double *terms; /* NULL: summed here; else 7 per tetrahedron from lo */
+	double thr, volume, sum_edge, min_c, max_c, max_radius_edge;
+	int64_t lo, hi, n_pos, n_neg, n_degenerate, radius_edge_hist[CTW_RADIUS_EDGE_BINS];
+} quality_part;
+
+static void *quality_run(void *arg)
+{
+	static const int pair[6][2] = { { 0, 1 }, { 0, 2 }, { 0, 3 }, { 1, 2 }, { 1, 3 }, { 2, 3 } };
+	/* on a copy: no cache line shared with the other thread */
+	quality_part part = *(quality_part *)arg, *w = &part;
+	int k;
+
+	for (int64_t t = w->lo; t < w->hi; t++) {
+		int32_t *c = w->tets + 4 * t;
+		const double *p[4];
+		double v = vol6(w->xyz, c), e[3][3], nrm[4][3], len[4], lmin = HUGE_VAL, num[3], x[3],
+		       R, ratio, *term = w->terms ? w->terms + 7 * (t - w->lo) : NULL;
+		if (v > w->thr)
+			w->n_pos++;
+		else if (v < -w->thr)
+			w->n_neg++;
+		if (v < 0.0) {
+			int32_t s = c[2];
+			c[2] = c[3];
+			c[3] = s;
+			v = -v;
+		}
+		if (v <= w->thr)
+			w->n_degenerate++;
+		if (term)
+			term[0] = v / 6.0;
+		else
+			w->volume += v / 6.0;
+		for (k = 0; k < 4; k++)
+			p[k] = w->xyz + 3 * (int64_t)c[k];
+		for (k = 0; k < 6; k++) {
+			double d[3], l;
+			sub3(p[pair[k][1]], p[pair[k][0]], d);
+			l = sqrt(dot3(d, d));
+			if (term)
+				term[1 + k] = l;
+			else
+				w->sum_edge += l;
+			lmin = l < lmin ? l : lmin;
+		}
+		/* circumradius: |a|^2 (b x c) + |b|^2 (c x a) + |c|^2 (a x b) over 2 a.(b x c) */
+		for (k = 0; k < 3; k++)
+			sub3(p[k + 1], p[0], e[k]);
+		num[0] = num[1] = num[2] = 0.0;
+		for (k = 0; k < 3; k++) {
+			double wk = dot3(e[k], e[k]);
+			cross3(e[(k + 1) % 3], e[(k + 2) % 3], x);
+			num[0] += wk * x[0];
+			num[1] += wk * x[1];
+			num[2] += wk * x[2];
+		}
+		R = v > 0.0 ? sqrt(dot3(num, num)) / (2.0 * v) : INFINITY;
+		ratio = lmin > 0.0 ? R / lmin : INFINITY;
+		w->radius_edge_hist[radius_edge_bin(ratio)]++;
+		if (ratio > w->max_radius_edge)
+			w->max_radius_edge = ratio;
+		/* outward normals of the faces opposite corners 0..3 (positive orientation) */
+		{
+			double a[3], b[3];
+			sub3(p[2], p[1], a);
+			sub3(p[3], p[1], b);
+			cross3(a, b, nrm[0]);
+			sub3(p[3], p[0], a);
+			sub3(p[2], p[0], b);
+			cross3(a, b, nrm[1]);
+			sub3(p[1], p[0], a);
+			sub3(p[3], p[0], b);
+			cross3(a, b, nrm[2]);
+			sub3(p[2], p[0], a);
+			sub3(p[1], p[0], b);
+			cross3(a, b, nrm[3]);
+		}
+		for (k = 0; k < 4; k++)
+			len[k] = sqrt(dot3(nrm[k], nrm[k]));
+		/* cosines only: acos is decreasing, so the extremes and the median need just four
+		 * (an angle of 0 for a flat face is a cosine of 1) */
+		for (k = 0; k < 6; k++) {
+			int f = pair[k][0], g = pair[k][1];
+			double l = len[f] * len[g], cs = 1.0;
+			if (l > 0.0) {
+				cs = -dot3(nrm[f], nrm[g]) / l;
+				cs = cs > 1.0 ? 1.0 : cs < -1.0 ? -1.0 : cs;
+			}
+			w->cosa[6 * t + k] = (float)cs;
+			w->min_c = cs < w->min_c ? cs : w->min_c;
+			w->max_c = cs > w->max_c ? cs : w->max_c;
+		}
+	}
+	*(quality_part *)arg = part;
+	return NULL;
 }
 
 /* Dihedral angles: the angle at the edge shared by the faces opposite corners k and l is pi minus
@@ -109,14 +258,15 @@ static int radius_edge_bin(double r)
  * all 6*n_tets angles. The radius-edge ratio of a flat tetrahedron is INFINITY. The mean edge is
  * over the six edges of every tetrahedron (an edge counts once per tetrahedron holding it).
  * n_boundary_tris is m->n_tris. Degenerate tetrahedra take no part in the majority vote of
- * orientations nor in n_inverted, but are still reoriented by their (noisy) sign. */
+ * orientations nor in n_inverted, but are still reoriented by their (noisy) sign. The result
+ * does not depend on the threads: without the second one, this one does both halves. */
 int ctw_mesh_quality_measure(ctw_ctx *ctx, ctw_tetmesh *m, ctw_mesh_quality *q)
 {
-	static const int pair[6][2] = { { 0, 1 }, { 0, 2 }, { 0, 3 }, { 1, 2 }, { 1, 3 }, { 2, 3 } };
-	double lo[3], hi[3], bvol, thr, sum_edge = 0.0, min_a = HUGE_VAL, max_a = -HUGE_VAL;
-	int64_t t, i, n_pos = 0, n_neg = 0, n = m->n_tets;
-	float *ang;
-	int ret, k;
+	double lo[3], hi[3], bvol, thr;
+	int64_t i, n = m->n_tets;
+	quality_part w[2];
+	pthread_t th;
+	int started = 0, ret, k;
 
 	memset(q, 0, sizeof(*q));
 	q->n_points = m->n_points;
@@ -138,101 +288,57 @@ int ctw_mesh_quality_measure(ctw_ctx *ctx, ctw_tetmesh *m, ctw_mesh_quality *q)
 		}
 	bvol = (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
 	thr = 6.0 * 1e-12 * bvol; /* on six times the volume */
-	if (!(ang = alloc_n(ctx, 6 * (size_t)n, sizeof(*ang))))
+	memset(w, 0, sizeof(w));
+	for (k = 0; k < 2; k++) {
+		w[k].xyz = m->xyz;
+		w[k].tets = m->tets;
+		w[k].thr = thr;
+		w[k].min_c = HUGE_VAL;
+		w[k].max_c = -HUGE_VAL;
+		w[k].lo = n * k / 2;
+		w[k].hi = n * (k + 1) / 2;
+	}
+	if (!(w[0].cosa = w[1].cosa = alloc_n(ctx, 6 * (size_t)n, sizeof(float))) ||
+	    !(w[1].terms = alloc_n(ctx, 7 * (size_t)(w[1].hi - w[1].lo), sizeof(double)))) {
+		ctw_free(ctx, w[0].cosa);
 		return CTW_ERR_NOMEM;
-	for (t = 0; t < n; t++) {
-		double v = vol6(m->xyz, m->tets + 4 * t);
-		if (v > thr)
-			n_pos++;
-		else if (v < -thr)
-			n_neg++;
 	}
-	q->n_inverted = n_pos >= n_neg ? n_neg : n_pos;
-	for (t = 0; t < n; t++) {
-		int32_t *c = m->tets + 4 * t;
-		const double *p[4];
-		double v = vol6(m->xyz, c), e[3][3], nrm[4][3], len[4], lmin = HUGE_VAL, num[3], x[3],
-		       R, ratio;
-		if (v < 0.0) {
-			int32_t s = c[2];
-			c[2] = c[3];
-			c[3] = s;
-			v = -v;
-		}
-		if (v <= thr)
-			q->n_degenerate++;
-		q->volume_mm3 += v / 6.0;
-		for (k = 0; k < 4; k++)
-			p[k] = m->xyz + 3 * (int64_t)c[k];
-		for (k = 0; k < 6; k++) {
-			double d[3], l;
-			sub3(p[pair[k][1]], p[pair[k][0]], d);
-			l = sqrt(dot3(d, d));
-			sum_edge += l;
-			lmin = l < lmin ? l : lmin;
-		}
-		/* circumradius: |a|^2 (b x c) + |b|^2 (c x a) + |c|^2 (a x b) over 2 a.(b x c) */
-		for (k = 0; k < 3; k++)
-			sub3(p[k + 1], p[0], e[k]);
-		num[0] = num[1] = num[2] = 0.0;
-		for (k = 0; k < 3; k++) {
-			double w = dot3(e[k], e[k]);
-			cross3(e[(k + 1) % 3], e[(k + 2) % 3], x);
-			num[0] += w * x[0];
-			num[1] += w * x[1];
-			num[2] += w * x[2];
-		}
-		R = v > 0.0 ? sqrt(dot3(num, num)) / (2.0 * v) : INFINITY;
-		ratio = lmin > 0.0 ? R / lmin : INFINITY;
-		q->radius_edge_hist[radius_edge_bin(ratio)]++;
-		if (ratio > q->max_radius_edge)
-			q->max_radius_edge = ratio;
-		/* outward normals of the faces opposite corners 0..3 (positive orientation) */
-		{
-			double a[3], b[3];
-			sub3(p[2], p[1], a);
-			sub3(p[3], p[1], b);
-			cross3(a, b, nrm[0]);
-			sub3(p[3], p[0], a);
-			sub3(p[2], p[0], b);
-			cross3(a, b, nrm[1]);
-			sub3(p[1], p[0], a);
-			sub3(p[3], p[0], b);
-			cross3(a, b, nrm[2]);
-			sub3(p[2], p[0], a);
-			sub3(p[1], p[0], b);
-			cross3(a, b, nrm[3]);
-		}
-		for (k = 0; k < 4; k++)
-			len[k] = sqrt(dot3(nrm[k], nrm[k]));
-		for (k = 0; k < 6; k++) {
-			int f = pair[k][0], g = pair[k][1];
-			double l = len[f] * len[g], cs, deg;
-			if (l > 0.0) {
-				cs = -dot3(nrm[f], nrm[g]) / l;
-				cs = cs > 1.0 ? 1.0 : cs < -1.0 ? -1.0 : cs;
-				deg = acos(cs) * (180.0 / CTW_PI);
-			} else {
-				deg = 0.0;
-			}
-			ang[6 * t + k] = (float)deg;
-			min_a = deg < min_a ? deg : min_a;
-			max_a = deg > max_a ? deg : max_a;
-		}
+	/* without a second thread, all on this one */
+	started = pthread_create(&th, NULL, quality_run, &w[1]) == 0;
+	if (!started) {
+		w[0].hi = n;
+		w[1].lo = w[1].hi = n;
 	}
-	q->min_dihedral_deg = min_a;
-	q->max_dihedral_deg = max_a;
-	q->mean_edge_mm = sum_edge / (6.0 * (double)n);
+	quality_run(&w[0]);
+	if (started)
+		pthread_join(th, NULL);
+	for (i = 0; i < w[1].hi - w[1].lo; i++) {
+		w[0].volume += w[1].terms[7 * i];
+		for (k = 1; k < 7; k++)
+			w[0].sum_edge += w[1].terms[7 * i + k];
+	}
+	ctw_free(ctx, w[1].terms);
+	q->n_inverted = w[0].n_pos + w[1].n_pos >= w[0].n_neg + w[1].n_neg ? w[0].n_neg + w[1].n_neg
+									    : w[0].n_pos + w[1].n_pos;
+	q->n_degenerate = w[0].n_degenerate + w[1].n_degenerate;
+	q->volume_mm3 = w[0].volume;
+	for (k = 0; k < CTW_RADIUS_EDGE_BINS; k++)
+		q->radius_edge_hist[k] = w[0].radius_edge_hist[k] + w[1].radius_edge_hist[k];
+	/* the first half's on ties, as in one pass */
+	q->max_radius_edge =
+		w[1].max_radius_edge > w[0].max_radius_edge ? w[1].max_radius_edge : w[0].max_radius_edge;
+	q->min_dihedral_deg = acos(w[1].max_c > w[0].max_c ? w[1].max_c : w[0].max_c) * (180.0 / CTW_PI);
+	q->max_dihedral_deg = acos(w[1].min_c < w[0].min_c ? w[1].min_c : w[0].min_c) * (180.0 / CTW_PI);
+	q->mean_edge_mm = w[0].sum_edge / (6.0 * (double)n);
 	{
-		int64_t na = 6 * n, h = na / 2;
-		float below = -HUGE_VALF;
-		select_kth(ang, na, h);
-		for (i = 0; i < h; i++)
-			below = ang[i] > below ? ang[i] : below;
-		q->median_dihedral_deg = 0.5 * ((double)below + (double)ang[h]);
+		/* the angles' h-th and (h-1)-th smallest are the cosines' (na-1-h)-th and (na-h)-th */
+		int64_t na = 6 * n, h = na / 2, kc = na - 1 - h;
+		float at, above;
+		if (!(ret = select_pair(ctx, w[0].cosa, na, kc, &at, &above)))
+			q->median_dihedral_deg = 0.5 * (acos((double)above) + acos((double)at)) * (180.0 / CTW_PI);
 	}
-	ctw_free(ctx, ang);
-	return CTW_OK;
+	ctw_free(ctx, w[0].cosa);
+	return ret;
 }
 
 /* ---- boundary ------------------------------------------------------------------------------ */
@@ -251,17 +357,26 @@ static int fkey_cmp(const void *x, const void *y)
 	return (a->f > b->f) - (a->f < b->f);
 }
 
+/* (middle, largest) as one number: nodes are not negative, so this orders like fkey_cmp */
+static uint64_t fkey_bc(const fkey *k)
+{
+	return (uint64_t)(uint32_t)k->b << 32 | (uint32_t)k->c;
+}
+
 static void fkey_sort(fkey *k, int64_t n)
 {
 	int64_t i, j;
 
-	if (n > 32) {
+	/* insertion sort on the packed pair up to a bucket's usual size (a node is the smallest of
+	 * up to ~130 faces); qsort only for the rare large ones */
+	if (n > 160) {
 		qsort(k, (size_t)n, sizeof(*k), fkey_cmp);
 		return;
 	}
 	for (i = 1; i < n; i++) {
 		fkey t = k[i];
-		for (j = i; j > 0 && fkey_cmp(&k[j - 1], &t) > 0; j--)
+		uint64_t tk = fkey_bc(&t);
+		for (j = i; j > 0 && fkey_bc(&k[j - 1]) > tk; j--)
 			k[j] = k[j - 1];
 		k[j] = t;
 	}
@@ -270,27 +385,25 @@ static void fkey_sort(fkey *k, int64_t n)
 /* Corners of the face opposite corner k, outward for a positively oriented tetrahedron. */
 static const int face_corners[4][3] = { { 1, 2, 3 }, { 0, 3, 2 }, { 0, 1, 3 }, { 0, 2, 1 } };
 
-static void face_sorted(const int32_t *c, int k, int32_t *s)
+/* The sorted node triples of the faces opposite corners 0..3 of c, from the corners' ranks:
+ * no branches to mispredict (ties ranked by corner, so duplicate nodes still sort) */
+static void tet_faces_sorted(const int32_t *c, int32_t s[4][3])
 {
-	int32_t a = c[face_corners[k][0]], b = c[face_corners[k][1]], d = c[face_corners[k][2]], x;
-	if (a > b) {
-		x = a;
-		a = b;
-		b = x;
+	int32_t v[4];
+	int r[4], j, k;
+
+	for (k = 0; k < 4; k++) {
+		r[k] = 0;
+		for (j = 0; j < 4; j++)
+			r[k] += (c[j] < c[k]) | ((j < k) & (c[j] == c[k]));
 	}
-	if (b > d) {
-		x = b;
-		b = d;
-		d = x;
+	for (k = 0; k < 4; k++)
+		v[r[k]] = c[k];
+	for (k = 0; k < 4; k++) {
+		s[k][0] = v[r[k] == 0];
+		s[k][1] = v[1 + (r[k] <= 1)];
+		s[k][2] = v[2 + (r[k] <= 2)];
 	}
-	if (a > b) {
-		x = a;
-		a = b;
-		b = x;
-	}
-	s[0] = a;
-	s[1] = b;
-	s[2] = d;
 }
 
 /* Faces are sorted by their sorted node triple (counting sort by the smallest node, then a small
@@ -320,20 +433,23 @@ int ctw_tetmesh_boundary(ctw_ctx *ctx, const ctw_tetmesh *m, int32_t **tris, int
 	    !(keys = alloc_n(ctx, (size_t)nf, sizeof(*keys))) ||
 	    !(once = ctw_calloc(ctx, (size_t)nf + 1, 1)))
 		goto out;
-	for (f = 0; f < nf; f++) {
-		int32_t s[3];
-		face_sorted(m->tets + 4 * (f / 4), (int)(f % 4), s);
-		start[s[0] + 1]++;
+	for (f = 0; f < nf; f += 4) {
+		int32_t s[4][3];
+		tet_faces_sorted(m->tets + f, s);
+		for (int k = 0; k < 4; k++)
+			start[s[k][0] + 1]++;
 	}
 	for (v = 0; v < m->n_points; v++)
 		start[v + 1] += start[v];
-	for (f = 0; f < nf; f++) {
-		int32_t s[3];
-		face_sorted(m->tets + 4 * (f / 4), (int)(f % 4), s);
-		keys[start[s[0]]].b = s[1];
-		keys[start[s[0]]].c = s[2];
-		keys[start[s[0]]].f = (int32_t)f;
-		start[s[0]]++;
+	for (f = 0; f < nf; f += 4) {
+		int32_t s[4][3];
+		tet_faces_sorted(m->tets + f, s);
+		for (int k = 0; k < 4; k++) {
+			fkey *e = &keys[start[s[k][0]]++];
+			e->b = s[k][1];
+			e->c = s[k][2];
+			e->f = (int32_t)f + k;
+		}
 	}
 	for (v = 0; v < m->n_points; v++) {
 		int64_t b0 = v ? start[v - 1] : 0, b1 = start[v];
