@@ -50,7 +50,7 @@ typedef struct window {
 	unsigned char *out;        /* n_blocks * bound */
 	size_t bound;
 	uLong *len;                /* compressed size per block */
-	int failed;                /* per thread, 0 or 1: written by its own thread only */
+	int strategy;              /* zlib's: Z_DEFAULT_STRATEGY or Z_HUFFMAN_ONLY */
 } window;
 
 typedef struct worker {
@@ -64,7 +64,8 @@ static void *compress_blocks(void *arg)
 	window *w = k->w;
 	z_stream z;
 	memset(&z, 0, sizeof(z));
-	if (deflateInit(&z, 1) != Z_OK) { /* level 1: the others cost seconds per million tets */
+	/* level 1: the others cost seconds per million tets */
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15, 8, w->strategy) != Z_OK) {
 		k->failed = 1;
 		return NULL;
 	}
@@ -97,6 +98,25 @@ static void put_u64(unsigned char *p, uint64_t v)
 		p[i] = (unsigned char)(v >> (8 * i)); /* the files say LittleEndian */
 }
 
+/* The strategy for an array, from a trial on its first block: data that LZ77 matching barely
+ * shrinks (doubles such as coordinates and fibres: 95 % of their size) is Huffman-coded only,
+ * which gives the same size 2.5 times faster; everything else gets the usual deflate. */
+static int strategy_of(const xarr *a, unsigned char *scratch, size_t bound)
+{
+	z_stream z;
+	size_t n = a->bytes < BLOCK ? a->bytes : BLOCK, got;
+	memset(&z, 0, sizeof(z));
+	if (!n || deflateInit(&z, 1) != Z_OK)
+		return Z_DEFAULT_STRATEGY;
+	z.next_in = (Bytef *)(uintptr_t)a->data;
+	z.avail_in = (uInt)n;
+	z.next_out = scratch;
+	z.avail_out = (uInt)bound;
+	got = deflate(&z, Z_FINISH) == Z_STREAM_END ? z.total_out : n;
+	deflateEnd(&z);
+	return got * 10 > n * 9 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
+}
+
 /* Compresses a->data into a->packed. CTW_ERR_NOMEM, CTW_ERR_EXTERNAL (zlib). */
 static int pack(ctw_ctx *ctx, xarr *a, const char *path)
 {
@@ -105,7 +125,7 @@ static int pack(ctw_ctx *ctx, xarr *a, const char *path)
 	size_t cap = 8 * (3 + nb) + a->bytes / 2 + 64, used = 8 * (3 + nb);
 	unsigned char *scratch = ctw_malloc(ctx, WINDOW * bound);
 	uLong *len = ctw_malloc(ctx, sizeof(uLong) * WINDOW);
-	int ret = CTW_OK;
+	int ret = CTW_OK, strategy;
 
 	a->packed = ctw_malloc(ctx, cap);
 	if (!scratch || !len || !a->packed) {
@@ -115,9 +135,10 @@ static int pack(ctw_ctx *ctx, xarr *a, const char *path)
 	put_u64(a->packed, nb);
 	put_u64(a->packed + 8, BLOCK);
 	put_u64(a->packed + 16, a->bytes % BLOCK);
+	strategy = strategy_of(a, scratch, bound);
 	for (size_t b0 = 0; b0 < nb; b0 += WINDOW) {
 		window w = { (const unsigned char *)a->data + b0 * BLOCK, 0, (int)(nb - b0 < WINDOW ? nb - b0 : WINDOW),
-			     0, scratch, bound, len, 0 };
+			     0, scratch, bound, len, strategy };
 		worker k[MAX_THREADS];
 		pthread_t th[MAX_THREADS];
 		int started[MAX_THREADS] = { 0 };
