@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps --bench
 build=${1:-build}
-edge=${2:-0.95}
+edge=${2:-1.3} # about 1.06 M tetrahedra on the BiV phantom
 out=$(mktemp -d /tmp/ctw_bench_mesh_XXXXXX) # no dots: TetGen reads them as iteration numbers
 trap 'rm -rf "$out"' EXIT
 
