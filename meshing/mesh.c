@@ -205,11 +205,13 @@ out:
 	return ret;
 }
 
-/* Smallest dihedral angle (degrees) of tetrahedron t. */
-static double tet_min_dihedral(const ctw_tetmesh *m, int64_t t)
+/* The smallest dot product of two outward unit face normals of tetrahedron t: the dihedral
+ * angle of faces f, g is 180 - acos(n_f . n_g), so the smallest angle belongs to the smallest dot
+ * product, and comparing it with cos(180 - threshold) needs no acos at all. */
+static double tet_min_dot(const ctw_tetmesh *m, int64_t t)
 {
 	static const int faces[4][3] = { { 1, 2, 3 }, { 0, 2, 3 }, { 0, 1, 3 }, { 0, 1, 2 } };
-	double n[4][3], best;
+	double n[4][3], dmin = 1.0;
 	for (int f = 0; f < 4; f++) {
 		const double *a = m->xyz + 3 * m->tets[4 * t + faces[f][0]], *b = m->xyz + 3 * m->tets[4 * t + faces[f][1]],
 			     *c = m->xyz + 3 * m->tets[4 * t + faces[f][2]], *o = m->xyz + 3 * m->tets[4 * t + f];
@@ -222,16 +224,24 @@ static double tet_min_dihedral(const ctw_tetmesh *m, int64_t t)
 		for (int k = 0; k < 3; k++) /* outward unit normal */
 			n[f][k] = l > 0 ? (s > 0 ? -n[f][k] : n[f][k]) / l : 0;
 	}
-	/* the dihedral angle of faces f, g is 180 - acos(n_f . n_g): the smallest one belongs to the
-	 * smallest dot product, so one acos serves the six */
-	double dmin = 1.0;
 	for (int f = 0; f < 4; f++)
 		for (int g = f + 1; g < 4; g++) {
 			const double d = dot3(n[f], n[g]);
 			dmin = d < dmin ? d : dmin;
 		}
-	best = 180.0 - acos(dmin < -1.0 ? -1.0 : dmin) * 180.0 / 3.14159265358979323846;
-	return best;
+	return dmin < -1.0 ? -1.0 : dmin;
+}
+
+/* Smallest dihedral angle (degrees) of tetrahedron t. */
+static double tet_min_dihedral(const ctw_tetmesh *m, int64_t t)
+{
+	return 180.0 - acos(tet_min_dot(m, t)) * 180.0 / 3.14159265358979323846;
+}
+
+/* The dot product below which tet_min_dot() means a dihedral angle below min_deg. */
+static double dot_threshold(double min_deg)
+{
+	return cos((180.0 - min_deg) * 3.14159265358979323846 / 180.0);
 }
 
 typedef struct { int32_t a, b, t; } half_edge;
@@ -312,6 +322,7 @@ static int fill_markers(ctw_ctx *ctx, ctw_tetmesh *m)
  * each pass leaves both so for the next. */
 static int remove_boundary_slivers(ctw_ctx *ctx, ctw_tetmesh *m, int32_t *tet_of, double min_deg, int64_t *removed)
 {
+	const double dmin = dot_threshold(min_deg);
 	int ret = CTW_OK;
 
 	*removed = 0;
@@ -329,7 +340,7 @@ static int remove_boundary_slivers(ctw_ctx *ctx, ctw_tetmesh *m, int32_t *tet_of
 		for (int64_t i = 0; i < m->n_tris; i++)
 			nb[tet_of[i]]++;
 		for (int64_t t = 0; t < m->n_tets; t++)
-			if (nb[t] >= 1 && tet_min_dihedral(m, t) < min_deg) {
+			if (nb[t] >= 1 && tet_min_dot(m, t) < dmin) {
 				drop[t] = 1;
 				dropped++;
 			}
@@ -409,6 +420,7 @@ static double star_quality(ctw_tetmesh *m, const int64_t *start, const int32_t *
  * smoothing; boundary vertices stay put, so the surface is kept). Tetrahedra must be positive. */
 static int smooth_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t *moved)
 {
+	const double dmin = dot_threshold(min_deg);
 	int64_t *start = ctw_calloc(ctx, (size_t)m->n_points + 1, sizeof(int64_t));
 	int32_t *adj = ctw_malloc(ctx, sizeof(int32_t) * (size_t)(4 * m->n_tets + 1));
 	uint8_t *fixed = ctw_calloc(ctx, (size_t)m->n_points + 1, 1);
@@ -442,7 +454,7 @@ static int smooth_slivers(ctw_ctx *ctx, ctw_tetmesh *m, double min_deg, int64_t 
 		for (int64_t t = 0; t < m->n_tets; t++) {
 			if (!dirty[t])
 				continue;
-			if (tet_min_dihedral(m, t) >= min_deg) {
+			if (tet_min_dot(m, t) >= dmin) {
 				dirty[t] = 0;
 				continue;
 			}
