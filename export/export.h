@@ -187,9 +187,25 @@ CTW_API int ctw_check_sha256sums(ctw_ctx *ctx, const char *dir);
  * of range, CTW_ERR_IO naming the file that cannot be written (or metrics_csv when it cannot be
  * read; the partial file is removed), CTW_ERR_NOMEM, CTW_ERR_CANCELLED from the progress callback
  * (stage "qa"). Cost: one pass over the tetrahedra per picture, O(triangles + pixels) for the
- * surfaces; memory O(points) + the cut polygons. */
-CTW_API int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const char *dir, const char *metrics_csv,
-			 const char *const *warnings, int n_warnings);
+ * surfaces; memory O(points) + the cut polygons.
+ *
+ * labels (borrowed, may be NULL) is the package's label map (canonical values, CTW_U8 or CTW_U16);
+ * when given, labels.png shows three orthogonal slices of it through the centroid of the lv_myo and
+ * rv_myo voxels (else of the non-zero voxels, else the grid centre): axial, coronal and sagittal
+ * in radiological orientation when each index axis has its own dominant LPS axis (else the index
+ * planes k, j, i), titled with the plane and the 0-based slice index ("AXIAL K=40"), nearest-voxel
+ * sampled on one common scale in mm (so each panel has the physical aspect of the grid), a scale
+ * bar under each panel, a legend of the labels shown; the mapping is in the tEXt chunk
+ * "ctw:frame". Fixed palette (RGB): background (0) 230,230,230; lv_blood 250,185,185; lv_myo
+ * 200,40,40; rv_blood 175,200,245; rv_myo 40,90,200; la_blood 250,215,165; ra_blood 185,225,195;
+ * the walls 104..107 saturated, the valves 245,220,0, other values a mid tone; every pixel with a
+ * 4-neighbour (in the picture) of another label is 25,25,25. Nothing of the file but its voxels
+ * and geometry is drawn. CTW_ERR_INVALID (before anything is written) for a label map of another
+ * type, a dimension < 1, a spacing not finite and > 0, a direction not finite or no voxels. With
+ * labels NULL, no labels.png (a stale one is removed) and the report is as before. Extra cost:
+ * one pass over the voxels plus the panel pixels. */
+CTW_API int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, const char *dir,
+			 const char *metrics_csv, const char *const *warnings, int n_warnings);
 
 #ifdef __cplusplus
 }

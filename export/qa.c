@@ -1,9 +1,11 @@
 /* qa.c: the QA pictures of a package (DESIGN.md §7a) and report.html, drawn in C with the
  * rasteriser of raster.c and written with libpng: short-axis sections coloured by region and by
  * helix angle (with fibre glyphs), the boundary surfaces by tag from the front and the back, the
- * dihedral-angle histogram and the transmural helix profile. Everything is a linear pass over the
- * mesh (sections: the tetrahedra cut by three planes; surfaces: z-buffered triangles), single
- * threaded, so the same model gives the same bytes.
+ * dihedral-angle histogram and the transmural helix profile, and, when the package has a label
+ * map, three orthogonal slices of it coloured by label with the label borders drawn. Everything is
+ * a linear pass over the mesh (sections: the tetrahedra cut by three planes; surfaces: z-buffered
+ * triangles) or the voxels (label slices: one pass for the centroid, then the panel pixels),
+ * single threaded, so the same input gives the same bytes.
  *
  * The frame: the long axis a (apex -> base) is the mean gradient of psi_ab when the model has it,
  * else the apex node -> centroid of the base triangles, else the principal axis of the nodes;
@@ -26,12 +28,14 @@
 #define QA_PI 3.14159265358979323846
 #define QA_W 800
 #define QA_H 600
-#define QA_N_PICS 5
+#define QA_N_PICS 6
 #define QA_GLYPH_STEP 12 /* px between fibre glyphs */
 
-enum { PIC_REGION, PIC_HELIX, PIC_SURF, PIC_QUALITY, PIC_PROFILE };
+enum { PIC_REGION, PIC_HELIX, PIC_SURF, PIC_QUALITY, PIC_PROFILE, PIC_LABELS };
 static const char *const pic_name[QA_N_PICS] = { "sections_region.png", "sections_helix.png", "surfaces.png",
-						 "quality.png", "helix_profile.png" };
+						 "quality.png", "helix_profile.png", "labels.png" };
+/* The order of the report: the label map (the mesh's input) first. */
+static const int report_order[QA_N_PICS] = { PIC_LABELS, PIC_REGION, PIC_HELIX, PIC_SURF, PIC_QUALITY, PIC_PROFILE };
 
 static const uint8_t C_BLACK[3] = { 0, 0, 0 }, C_GRID[3] = { 225, 225, 225 }, C_AXIS[3] = { 90, 90, 90 },
 		     C_GLYPH[3] = { 25, 25, 25 }, C_NAN[3] = { 150, 150, 150 }, C_RED5[3] = { 200, 30, 30 },
@@ -138,6 +142,15 @@ typedef struct qa {
 	double min_angle, max_angle;
 	/* profile */
 	int profile_from_fiber_region;
+	/* label slices */
+	const ctw_volume *labels;
+	int lbl_slice[3];           /* index of the slice along the normal of panel p     */
+	int lbl_normal[3];          /* index axis (0 i, 1 j, 2 k) normal to panel p       */
+	const char *lbl_plane[3];   /* "AXIAL", "CORONAL", "SAGITTAL" or "PLANE"          */
+	const char *lbl_centre_of;  /* what the slices go through                         */
+	double lbl_px_per_mm, lbl_bar_mm;
+	int lbl_anatomical;
+	uint8_t lbl_seen[65536 / 8]; /* label values in the panels                         */
 	/* per picture: drawn or why not */
 	int drawn[QA_N_PICS];
 	char why_not[QA_N_PICS][160];
@@ -623,6 +636,274 @@ out:
 	ctw_free(q->ctx, q->poly);
 	q->poly = NULL;
 	q->n_poly = q->cap_poly = 0;
+	return ret;
+}
+
+/* ---- label slices ----------------------------------------------------------------------------------- */
+
+#define LBL_TOP 30
+#define LBL_H 460 /* the panels lie in [LBL_TOP, LBL_TOP + LBL_H) */
+#define LBL_LEGEND_Y 546
+
+static const uint8_t C_CONTOUR[3] = { 25, 25, 25 };
+
+/* The fixed label palette (documented at ctw_qa_write): blood pools light, walls saturated, valves
+ * yellow, the background light grey; other values a mid tone derived from the value (never as
+ * dark as the contours). */
+static void label_colour(unsigned v, uint8_t c[3])
+{
+	static const struct {
+		uint16_t v;
+		uint8_t c[3];
+	} pal[] = { { 0, { 230, 230, 230 } },   { 1, { 250, 185, 185 } },   { 2, { 200, 40, 40 } },
+		    { 3, { 175, 200, 245 } },   { 4, { 250, 215, 165 } },   { 5, { 185, 225, 195 } },
+		    { 6, { 235, 200, 235 } },   { 7, { 195, 235, 240 } },   { 8, { 215, 190, 150 } },
+		    { 9, { 215, 190, 150 } },   { 10, { 215, 190, 150 } },  { 11, { 215, 190, 150 } },
+		    { 12, { 240, 225, 150 } },  { 13, { 200, 200, 240 } },  { 14, { 200, 200, 240 } },
+		    { 103, { 40, 90, 200 } },   { 104, { 220, 130, 30 } },  { 105, { 40, 150, 80 } },
+		    { 106, { 170, 60, 160 } },  { 107, { 30, 150, 160 } },  { 201, { 245, 220, 0 } },
+		    { 202, { 245, 220, 0 } },   { 203, { 245, 220, 0 } },   { 204, { 245, 220, 0 } },
+		    { 250, { 200, 120, 120 } }, { 251, { 235, 200, 235 } }, { 252, { 215, 190, 150 } } };
+	for (size_t i = 0; i < sizeof(pal) / sizeof(pal[0]); i++)
+		if (pal[i].v == v) {
+			memcpy(c, pal[i].c, 3);
+			return;
+		}
+	c[0] = (uint8_t)(80 + (v * 53u) % 150);
+	c[1] = (uint8_t)(80 + (v * 97u) % 150);
+	c[2] = (uint8_t)(80 + (v * 31u) % 150);
+}
+
+static unsigned label_at(const ctw_volume *v, int64_t n)
+{
+	return v->dtype == CTW_U8 ? ((const uint8_t *)v->data)[n] : ((const uint16_t *)v->data)[n];
+}
+
+/* A CTW_ERR_INVALID unless v is a label grid the slices can be drawn from. */
+static int check_labels(ctw_ctx *ctx, const ctw_volume *v)
+{
+	if (v->dtype != CTW_U8 && v->dtype != CTW_U16)
+		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "label map of type %s; expected uint8 or uint16",
+				 ctw_dtype_name(v->dtype));
+	for (int c = 0; c < 3; c++) {
+		if (v->dim[c] < 1 || v->dim[c] > INT32_MAX)
+			return ctw_error(ctx, CTW_ERR_INVALID, "qa", "label map dimension %d is %lld", c,
+					 (long long)v->dim[c]);
+		if (!isfinite(v->spacing[c]) || !(v->spacing[c] > 0))
+			return ctw_error(ctx, CTW_ERR_INVALID, "qa",
+					 "label map spacing %d is %g; must be finite and > 0", c, v->spacing[c]);
+		for (int r = 0; r < 3; r++)
+			if (!isfinite(v->direction[r][c]))
+				return ctw_error(ctx, CTW_ERR_INVALID, "qa", "label map direction is not finite");
+	}
+	if (v->dim[0] > INT64_MAX / v->dim[1] || v->dim[0] * v->dim[1] > INT64_MAX / v->dim[2])
+		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "label map too large");
+	if (!v->data)
+		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "label map without voxels");
+	return CTW_OK;
+}
+
+typedef struct lbl_panel {
+	int n, h, v;         /* index axes: normal, horizontal (to the right), vertical (down)     */
+	int hflip, vflip;    /* 1: the index decreases to the right / downwards                    */
+	int slice, x0, y0, w, ht; /* the slice index; the panel's pixels [x0, x0+w) x [y0, y0+ht) */
+} lbl_panel;
+
+/* The three panels: when each index axis has its own dominant LPS axis, axial (anterior up, the
+ * patient's left on the right), coronal (superior up, left on the right) and sagittal (superior up,
+ * anterior on the left), as radiology shows them; else the index planes k, j, i with the lower
+ * remaining index to the right and the other down. */
+static void label_panels(qa *q, lbl_panel P[3])
+{
+	const ctw_volume *v = q->labels;
+	int wa_of[3] = { -1, -1, -1 }, sg[3];
+	for (int c = 0; c < 3; c++) {
+		int best = 0;
+		for (int r = 1; r < 3; r++)
+			if (fabs(v->direction[r][c]) > fabs(v->direction[best][c]))
+				best = r;
+		sg[c] = v->direction[best][c] < 0 ? -1 : 1;
+		wa_of[best] = c;
+	}
+	q->lbl_anatomical = wa_of[0] >= 0 && wa_of[1] >= 0 && wa_of[2] >= 0;
+	for (int p = 0; p < 3; p++) {
+		lbl_panel *L = P + p;
+		memset(L, 0, sizeof(*L));
+		if (q->lbl_anatomical) {
+			static const char *const names[3] = { "AXIAL", "CORONAL", "SAGITTAL" };
+			const int wn = 2 - p;                 /* world normal: z, y, x       */
+			const int hw = wn == 0 ? 1 : 0;       /* right: +x (left), sagittal +y */
+			const int vw = wn == 2 ? 1 : 2;       /* down: +y (posterior), else -z */
+			L->n = wa_of[wn];
+			L->h = wa_of[hw];
+			L->v = wa_of[vw];
+			L->hflip = sg[L->h] < 0;
+			L->vflip = wn == 2 ? sg[L->v] < 0 : sg[L->v] > 0;
+			q->lbl_plane[p] = names[p];
+		} else {
+			L->n = 2 - p;
+			L->h = L->n == 0 ? 1 : 0;
+			L->v = L->n == 2 ? 1 : 2;
+			q->lbl_plane[p] = "PLANE";
+		}
+		q->lbl_normal[p] = L->n;
+	}
+}
+
+/* The slices through the centroid of the myocardium voxels (lv_myo, rv_myo), else of the non-zero
+ * voxels, else the centre of the grid. One pass over the voxels. */
+static void label_centre(qa *q, int slice[3])
+{
+	const ctw_volume *v = q->labels;
+	double sm[3] = { 0, 0, 0 }, sa[3] = { 0, 0, 0 };
+	int64_t nm = 0, na = 0, n = 0;
+	for (int64_t k = 0; k < v->dim[2]; k++)
+		for (int64_t j = 0; j < v->dim[1]; j++)
+			for (int64_t i = 0; i < v->dim[0]; i++, n++) {
+				const unsigned l = label_at(v, n);
+				if (!l)
+					continue;
+				sa[0] += (double)i, sa[1] += (double)j, sa[2] += (double)k, na++;
+				if (l == CTW_LBL_LV_MYO || l == CTW_LBL_RV_MYO)
+					sm[0] += (double)i, sm[1] += (double)j, sm[2] += (double)k, nm++;
+			}
+	q->lbl_centre_of = nm ? "the myocardium (lv_myo, rv_myo)" : na ? "the labelled voxels" : "the grid";
+	for (int c = 0; c < 3; c++) {
+		const double m = nm ? sm[c] / (double)nm : na ? sa[c] / (double)na : 0.5 * (double)(v->dim[c] - 1);
+		int64_t s = (int64_t)floor(m + 0.5);
+		slice[c] = (int)(s < 0 ? 0 : s >= v->dim[c] ? v->dim[c] - 1 : s);
+	}
+}
+
+/* The legend: a box and a name per label value seen, in rows from LBL_LEGEND_Y. */
+static void label_legend(qa *q, ctw_img *im)
+{
+	int x = 16, row = 0, left = 0;
+	for (unsigned l = 0; l < 65536; l++)
+		left += (q->lbl_seen[l / 8] >> (l % 8)) & 1;
+	for (unsigned l = 0; l < 65536; l++) {
+		char buf[40];
+		uint8_t c[3];
+		if (!((q->lbl_seen[l / 8] >> (l % 8)) & 1))
+			continue;
+		const char *name = ctw_label_name((int)l);
+		if (name)
+			snprintf(buf, sizeof(buf), "%s", name);
+		else
+			snprintf(buf, sizeof(buf), "LABEL %u", l);
+		for (char *s = buf; *s; s++)
+			*s = *s == '_' ? ' ' : *s;
+		const int need = 22 + ctw_img_text_width(buf, 2);
+		if (x + need > QA_W - 16) {
+			if (row == 1) {
+				snprintf(buf, sizeof(buf), "+%d MORE", left);
+				ctw_img_text(im, x, LBL_LEGEND_Y + 24 + 1, buf, 2, C_BLACK);
+				return;
+			}
+			row++, x = 16;
+		}
+		const int y = LBL_LEGEND_Y + 24 * row;
+		label_colour(l, c);
+		ctw_img_rect(im, x, y, x + 16, y + 16, c);
+		ctw_img_frame(im, x, y, x + 16, y + 16, C_AXIS);
+		ctw_img_text(im, x + 22, y + 1, buf, 2, C_BLACK);
+		x += need + 18;
+		left--;
+	}
+}
+
+/* labels.png: three orthogonal slices of the label map, coloured by label, contours dark. */
+static int draw_labels(qa *q)
+{
+	const ctw_volume *v = q->labels;
+	ctw_img im = { 0, 0, NULL };
+	uint16_t *lab = NULL;
+	lbl_panel P[3];
+	int slice[3], ret;
+	char frame[1400];
+	const double pw = QA_W / 3.0;
+
+	label_panels(q, P);
+	label_centre(q, slice);
+	double s = INFINITY;
+	for (int p = 0; p < 3; p++) {
+		P[p].slice = q->lbl_slice[p] = slice[P[p].n];
+		s = fmin(s, fmin((pw - 16) / ((double)v->dim[P[p].h] * v->spacing[P[p].h]),
+				 LBL_H / ((double)v->dim[P[p].v] * v->spacing[P[p].v])));
+	}
+	q->lbl_px_per_mm = s;
+	q->lbl_bar_mm = bar_length(s);
+	if ((ret = ctw_img_init(q->ctx, &im, QA_W, QA_H)))
+		goto out;
+	if (!(lab = ctw_malloc(q->ctx, (size_t)(pw + 1) * LBL_H * sizeof(*lab)))) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	int len = snprintf(frame, sizeof(frame), "px_per_mm=%.9g dim=%lld,%lld,%lld spacing=%.9g,%.9g,%.9g", s,
+			   (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2], v->spacing[0],
+			   v->spacing[1], v->spacing[2]);
+	for (int p = 0; p < 3; p++) {
+		lbl_panel *L = P + p;
+		const double cx = (p + 0.5) * pw;
+		const int64_t dh = v->dim[L->h], dv = v->dim[L->v];
+		int64_t idx[3];
+		char buf[48];
+		L->w = (int)fmax(1, lround((double)dh * v->spacing[L->h] * s));
+		L->ht = (int)fmax(1, lround((double)dv * v->spacing[L->v] * s));
+		L->w = L->w > (int)pw ? (int)pw : L->w;
+		L->ht = L->ht > LBL_H ? LBL_H : L->ht;
+		L->x0 = (int)lround(cx - L->w / 2.0);
+		L->y0 = LBL_TOP + (LBL_H - L->ht) / 2;
+		idx[L->n] = L->slice;
+		for (int y = 0; y < L->ht; y++) {
+			int64_t b = (int64_t)((y + 0.5) * (double)dv / L->ht);
+			b = b >= dv ? dv - 1 : b;
+			idx[L->v] = L->vflip ? dv - 1 - b : b;
+			for (int x = 0; x < L->w; x++) {
+				int64_t a = (int64_t)((x + 0.5) * (double)dh / L->w);
+				a = a >= dh ? dh - 1 : a;
+				idx[L->h] = L->hflip ? dh - 1 - a : a;
+				const unsigned l = label_at(v, idx[0] + v->dim[0] * (idx[1] + v->dim[1] * idx[2]));
+				lab[(size_t)y * (size_t)L->w + (size_t)x] = (uint16_t)l;
+				q->lbl_seen[l / 8] |= (uint8_t)(1u << (l % 8));
+			}
+		}
+		for (int y = 0; y < L->ht; y++)
+			for (int x = 0; x < L->w; x++) {
+				const uint16_t *c = lab + (size_t)y * (size_t)L->w + (size_t)x;
+				const int edge = (x > 0 && c[-1] != *c) || (x + 1 < L->w && c[1] != *c) ||
+						 (y > 0 && c[-L->w] != *c) || (y + 1 < L->ht && c[L->w] != *c);
+				uint8_t rgb[3];
+				if (edge)
+					memcpy(rgb, C_CONTOUR, 3);
+				else
+					label_colour(*c, rgb);
+				ctw_img_put(&im, L->x0 + x, L->y0 + y, rgb);
+			}
+		snprintf(buf, sizeof(buf), "%s %c=%d", q->lbl_plane[p], "IJK"[L->n], L->slice);
+		ctw_img_text(&im, (int)lround(cx) - ctw_img_text_width(buf, 2) / 2, 8, buf, 2, C_BLACK);
+		if (p)
+			ctw_img_rect(&im, (int)lround(p * pw), LBL_TOP, (int)lround(p * pw) + 1, LBL_TOP + LBL_H,
+				     C_GRID);
+		const int blen = (int)lround(q->lbl_bar_mm * s);
+		draw_scale_bar(&im, (int)lround(cx) + blen / 2, LBL_TOP + LBL_H + 16, s, q->lbl_bar_mm);
+		if (len > 0 && (size_t)len < sizeof(frame))
+			len += snprintf(frame + len, sizeof(frame) - (size_t)len,
+					" panel%d=%s:normal=%c:slice=%d:x0=%d:y0=%d:w=%d:h=%d"
+					":h_axis=%c:h_flip=%d:v_axis=%c:v_flip=%d",
+					p, q->lbl_plane[p], "ijk"[L->n], L->slice, L->x0, L->y0, L->w, L->ht,
+					"ijk"[L->h], L->hflip, "ijk"[L->v], L->vflip);
+	}
+	if (len > 0 && (size_t)len < sizeof(frame))
+		snprintf(frame + len, sizeof(frame) - (size_t)len,
+			 " (pixel (x,y) of a panel shows the voxel with index[normal]=slice, "
+			 "index[h_axis]=floor((x-x0+0.5)*dim[h_axis]/w), index[v_axis]=floor((y-y0+0.5)*dim[v_axis]/h), "
+			 "each as dim-1-index when flipped)");
+	label_legend(q, &im);
+	ret = write_png(q, PIC_LABELS, &im, frame);
+out:
+	ctw_free(q->ctx, lab);
+	ctw_img_release(q->ctx, &im);
 	return ret;
 }
 
@@ -1218,7 +1499,7 @@ out:
 
 static void caption(qa *q, FILE *f, int pic)
 {
-	char buf[1200];
+	char buf[1600];
 	switch (pic) {
 	case PIC_REGION:
 		snprintf(
@@ -1263,6 +1544,24 @@ static void caption(qa *q, FILE *f, int pic)
 			 "inaccurate, and explicit solvers need tiny time steps.",
 			 (long long)q->n_angles, q->min_angle, q->max_angle, (long long)q->below5,
 			 (long long)q->below10, q->degenerate ? " (degenerate tetrahedra counted as 0\xc2\xb0)" : "");
+		break;
+	case PIC_LABELS:
+		snprintf(buf, sizeof(buf),
+			 "Orthogonal slices of the label map (labels.nii.gz) through the centroid of %s: %s %c=%d, "
+			 "%s %c=%d and %s %c=%d (index plane and voxel index, 0-based), left to right, at the voxel "
+			 "size of the grid and all on one scale (the black bars are %g mm)%s. Each voxel is filled "
+			 "with the colour of its label (legend below; background light grey) and the borders between "
+			 "labels are drawn dark. Look for labels that follow the anatomy: a closed myocardium of even "
+			 "thickness around each blood pool, no holes in the wall, no islands of a label away from its "
+			 "structure, and the base cut as one flat, clean plane across the ventricles in the long-axis "
+			 "views. What is wrong here is wrong in the mesh too.",
+			 q->lbl_centre_of, q->lbl_plane[0], "IJK"[q->lbl_normal[0]], q->lbl_slice[0],
+			 q->lbl_plane[1], "IJK"[q->lbl_normal[1]], q->lbl_slice[1], q->lbl_plane[2],
+			 "IJK"[q->lbl_normal[2]], q->lbl_slice[2], q->lbl_bar_mm,
+			 q->lbl_anatomical ? "; axial with anterior up and the patient's left on the right, coronal and "
+					     "sagittal with superior up (sagittal: anterior on the left)"
+					   : "; the grid is oblique, so the index planes are shown with the lower "
+					     "in-plane index increasing to the right and the other downwards");
 		break;
 	default:
 		snprintf(buf, sizeof(buf),
@@ -1337,13 +1636,16 @@ static int write_report(qa *q, const char *metrics_csv, const char *const *warni
 	fprintf(f, ": (%.4f, %.4f, %.4f) in the LPS world frame.</p>\n", ax[0], ax[1], ax[2]);
 	fputs("<h2 id=\"pictures\">Pictures</h2>\n<p>Written: ", f);
 	int first = 1;
-	for (int p = 0; p < QA_N_PICS; p++)
+	for (int o = 0; o < QA_N_PICS; o++) {
+		const int p = report_order[o];
 		if (q->drawn[p]) {
 			fprintf(f, "%sqa/%s", first ? "" : ", ", pic_name[p]);
 			first = 0;
 		}
+	}
 	fputs(first ? "none.</p>\n" : ".</p>\n", f);
-	for (int p = 0; p < QA_N_PICS; p++) {
+	for (int o = 0; o < QA_N_PICS; o++) {
+		const int p = report_order[o];
 		if (!q->drawn[p])
 			continue;
 		fprintf(f,
@@ -1354,8 +1656,9 @@ static int write_report(qa *q, const char *metrics_csv, const char *const *warni
 		fputs("</p>\n</div>\n", f);
 	}
 	first = 1;
-	for (int p = 0; p < QA_N_PICS; p++) {
-		if (q->drawn[p])
+	for (int o = 0; o < QA_N_PICS; o++) {
+		const int p = report_order[o];
+		if (q->drawn[p] || (p == PIC_LABELS && !q->labels)) /* no label map: not a missing picture */
 			continue;
 		if (first)
 			fputs("<h2 id=\"not-drawn\">Not drawn</h2>\n<ul>\n", f);
@@ -1379,8 +1682,8 @@ out:
 
 /* ---- entry ------------------------------------------------------------------------------------------ */
 
-int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const char *dir, const char *metrics_csv,
-		 const char *const *warnings, int n_warnings)
+int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, const char *dir,
+		 const char *metrics_csv, const char *const *warnings, int n_warnings)
 {
 	qa *q;
 	int ret = CTW_OK;
@@ -1392,7 +1695,7 @@ int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const char *dir, const char 
 			return ctw_error(ctx, CTW_ERR_INVALID, "qa", "warning %d is NULL", i);
 	if (strlen(dir) > 4000)
 		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "directory name too long");
-	if ((ret = ctw_tetmesh_check(ctx, "qa", md->mesh)))
+	if ((ret = ctw_tetmesh_check(ctx, "qa", md->mesh)) || (labels && (ret = check_labels(ctx, labels))))
 		return ret;
 	if (!(q = ctw_calloc(ctx, 1, sizeof(*q))))
 		return CTW_ERR_NOMEM;
@@ -1400,6 +1703,7 @@ int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const char *dir, const char 
 	q->md = md;
 	q->m = md->mesh;
 	q->dir = dir;
+	q->labels = labels;
 	snprintf(q->qadir, sizeof(q->qadir), "%s/qa", dir);
 	if (mkdir(q->qadir, 0777) && errno != EEXIST) {
 		char path[4200];
@@ -1423,6 +1727,8 @@ int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const char *dir, const char 
 		snprintf(q->why_not[PIC_REGION], sizeof(q->why_not[0]), "the mesh has no tetrahedra");
 		snprintf(q->why_not[PIC_HELIX], sizeof(q->why_not[0]), "the mesh has no tetrahedra");
 	}
+	if (labels && (ret = draw_labels(q)))
+		goto out;
 	if (q->m->n_tets > 0 && (ret = draw_sections(q)))
 		goto out;
 	if (ctw_progress(ctx, "qa", 1, 5)) {

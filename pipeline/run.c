@@ -496,6 +496,7 @@ static int add_input(ctw_ctx *ctx, stage_rec *r, const char *label, const char *
 typedef struct qa_job {
 	ctw_ctx *ctx;
 	const ctw_model *md;
+	const ctw_volume *labels; /* the package's label map (labels.nii.gz) or NULL */
 	const char *dir, *metrics;
 	char wbuf[4][160];
 	const char *warn[4];
@@ -507,7 +508,7 @@ static void *qa_worker(void *arg)
 {
 	qa_job *q = arg;
 	const double t = now_epoch();
-	q->ret = ctw_qa_write(q->ctx, q->md, q->dir, q->metrics, q->warn, q->nw);
+	q->ret = ctw_qa_write(q->ctx, q->md, q->labels, q->dir, q->metrics, q->warn, q->nw);
 	q->seconds = now_epoch() - t;
 	return NULL;
 }
@@ -574,6 +575,7 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	int64_t ft = 0, fr = 0;
 	strv files = { 0 };
 	stage_rec *self = j->self;
+	ctw_labelmap *lm = NULL;
 
 	memset(&in, 0, sizeof(in));
 	self->t0 = now_epoch();
@@ -609,9 +611,18 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	{
 		/* the QA pictures on a second thread while the formats are written; what a reviewer
 		 * must see first leads the report */
-		qa_job qj = { NULL, &md, tmp, path, { { 0 } }, { NULL }, 0, CTW_OK, 0.0 };
+		qa_job qj = { NULL, &md, NULL, tmp, path, { { 0 } }, { NULL }, 0, CTW_OK, 0.0 };
 		pthread_t th;
 		int started = 0, wret;
+		/* the label map the package includes, for its slices; read here (this thread's
+		 * context), only borrowed by the worker and freed after the join */
+		if (j->labels) {
+			const double tl = now_epoch();
+			if ((ret = ctw_labelmap_read_nifti(ctx, j->labels, &lm)))
+				goto out;
+			qj.labels = lm->grid;
+			ctw_log(ctx, CTW_LOG_INFO, "export", "labels read for qa: %.2f s", now_epoch() - tl);
+		}
 		if (!fib)
 			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "no fibres: run 'cardiotwin fibers' before export"), qj.nw++;
 		if (q.n_degenerate)
@@ -683,6 +694,7 @@ out:
 	strv_free(ctx, &files);
 	ctw_free(ctx, tmp);
 	ctw_free(ctx, path);
+	ctw_labelmap_free(ctx, lm);
 	ctw_mesh_in_release(ctx, &in);
 	return ret;
 }

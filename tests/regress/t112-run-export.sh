@@ -20,7 +20,7 @@ for f in model/opencarp/heart.pts model/opencarp/heart.elem model/opencarp/heart
 	model/vtk/surfaces.vtp model/vtk/heart.vtk model/gmsh/heart.msh model/febio/heart.feb model/tetgen/heart.node \
 	model/tetgen/heart.ele model/tetgen/heart.face model/tetgen/heart.ortho labels.nii.gz metrics.csv provenance.xml \
 	SHA256SUMS report.html qa/sections_region.png qa/sections_helix.png qa/surfaces.png qa/quality.png \
-	qa/helix_profile.png; do
+	qa/helix_profile.png qa/labels.png; do
 	[ -s "$pkg/$f" ] || fail "package lacks $f"
 done
 run 0 "$CTW" verify "$pkg"

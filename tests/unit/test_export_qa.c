@@ -240,7 +240,7 @@ static void test_export_qa_pictures_valid(void **state)
 	const char *const warn[2] = { "low Dice 0.71 <check> & review", "second warning" };
 	pic p;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, metrics_file(), warn, 2), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, metrics_file(), warn, 2), CTW_OK);
 	for (int i = 0; i < 5; i++) {
 		read_pic(d, pics[i], &p);
 		free(p.rgb);
@@ -254,8 +254,8 @@ static void test_export_qa_deterministic(void **state)
 	const char *a = fresh_dir("det_a"), *b = fresh_dir("det_b");
 	const char *metrics = metrics_file();
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, a, metrics, NULL, 0), CTW_OK);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, b, metrics, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, a, metrics, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, b, metrics, NULL, 0), CTW_OK);
 	for (int i = 0; i < 6; i++) {
 		char pa[700], pb[700];
 		size_t na, nb;
@@ -281,7 +281,7 @@ static void test_export_qa_sections_area(void **state)
 	frame fr;
 	int64_t red = 0, blue = 0, lv_px = 0;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "sections_region.png", &p);
 	parse_frame(p.frame, &fr);
 	assert_string_equal(fr.from, "psi_ab");
@@ -343,7 +343,7 @@ static void test_export_qa_helix_colours(void **state)
 	frame fr;
 	int n_in, n_out, dark = 0;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "sections_helix.png", &p);
 	parse_frame(p.frame, &fr);
 	const double z = fr.level[1];
@@ -379,7 +379,7 @@ static void test_export_qa_regions_sides(void **state)
 			cx += L->m->xyz[3 * (int64_t)L->m->tets[4 * t + a]];
 		L->m->region[t] = cx > 0 ? 2 : 1;
 	}
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
 	memcpy(L->m->region, saved, (size_t)L->m->n_tets * sizeof(int32_t));
 	free(saved);
 	read_pic(d, "sections_region.png", &p);
@@ -408,7 +408,7 @@ static void test_export_qa_surfaces(void **state)
 	pic p;
 	int64_t yellow = 0, grey = 0, reddish = 0;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "surfaces.png", &p);
 	for (int y = 30; y < 540; y++)
 		for (int x = 0; x < 800; x++) {
@@ -432,7 +432,7 @@ static void test_export_qa_report(void **state)
 	char path[700], cmd[800];
 
 	md.title = "case <&> \"1\"";
-	assert_int_equal(ctw_qa_write(L->ctx, &md, d, metrics_file(), warn, 2), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, metrics_file(), warn, 2), CTW_OK);
 	snprintf(path, sizeof(path), "%s/report.html", d);
 	char *s = slurp(path, NULL);
 	assert_non_null(s);
@@ -459,7 +459,7 @@ static void test_export_qa_report(void **state)
 		print_message("xmllint missing: HTML check skipped\n");
 	}
 	/* the case id, plainly */
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
 	s = slurp(path, NULL);
 	assert_non_null(strstr(s, "<h1>QA report: case-007</h1>"));
 	assert_non_null(strstr(s, "No warnings"));
@@ -477,7 +477,7 @@ static void test_export_qa_io_errors(void **state)
 	FILE *f = fopen(file, "w");
 	assert_non_null(f);
 	fclose(f);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, file, NULL, NULL, 0), CTW_ERR_IO);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, file, NULL, NULL, 0), CTW_ERR_IO);
 	assert_non_null(strstr(ctw_errmsg(L->ctx), "sections_region.png"));
 	/* a full disk behind a picture, then behind the report */
 	const char *d2 = fresh_dir("io_full");
@@ -486,18 +486,18 @@ static void test_export_qa_io_errors(void **state)
 	for (int i = 0; i < 2; i++) {
 		snprintf(link, sizeof(link), "%s/%s", d2, i == 0 ? "qa/surfaces.png" : "report.html");
 		assert_int_equal(symlink("/dev/full", link), 0);
-		assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, NULL, NULL, 0), CTW_ERR_IO);
+		assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, NULL, NULL, 0), CTW_ERR_IO);
 		assert_non_null(strstr(ctw_errmsg(L->ctx), i == 0 ? "qa/surfaces.png" : "report.html"));
 		unlink(link);
 	}
 	/* an unreadable metrics file */
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, tmp_path("no-such.csv"), NULL, 0), CTW_ERR_IO);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, tmp_path("no-such.csv"), NULL, 0), CTW_ERR_IO);
 	assert_non_null(strstr(ctw_errmsg(L->ctx), "no-such.csv"));
 	/* bad arguments */
-	assert_int_equal(ctw_qa_write(L->ctx, NULL, d2, NULL, NULL, 0), CTW_ERR_INVALID);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, NULL, 0), CTW_ERR_INVALID);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, NULL, NULL, 2), CTW_ERR_INVALID);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, d2, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, NULL, NULL, d2, NULL, NULL, 0), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, NULL, NULL, 0), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, NULL, NULL, 2), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, NULL, NULL, 0), CTW_OK);
 }
 
 /* No fibres and no fields: sections by region, surfaces and quality; the helix pictures are not
@@ -517,7 +517,7 @@ static void test_export_qa_without_fields(void **state)
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fclose(f);
-	assert_int_equal(ctw_qa_write(L->ctx, &md, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, NULL, NULL, 0), CTW_OK);
 	assert_true(exists(d, "qa/sections_region.png"));
 	assert_true(exists(d, "qa/surfaces.png"));
 	assert_true(exists(d, "qa/quality.png"));
@@ -538,7 +538,7 @@ static void test_export_qa_without_fields(void **state)
 
 	/* apex, no fields: the apex -> base axis */
 	md.apex_node = L->apex;
-	assert_int_equal(ctw_qa_write(L->ctx, &md, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "sections_region.png", &p);
 	parse_frame(p.frame, &fr);
 	assert_string_equal(fr.from, "apex_to_base");
@@ -552,7 +552,7 @@ static void test_export_qa_without_fields(void **state)
 	bad.n = 5;
 	const ctw_field *fl[1] = { &bad };
 	ctw_model md2 = { &m2, NULL, NULL, fl, 1, -1, "bare2" };
-	assert_int_equal(ctw_qa_write(L->ctx, &md2, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md2, NULL, d, NULL, NULL, 0), CTW_OK);
 	assert_true(exists(d, "qa/sections_region.png"));
 	assert_false(exists(d, "qa/surfaces.png"));
 	assert_false(exists(d, "qa/sections_helix.png"));
@@ -563,7 +563,7 @@ static void test_export_qa_without_fields(void **state)
 	/* nothing at all: an empty mesh gives a report and no pictures */
 	ctw_tetmesh m3 = { 0, 0, 0, NULL, NULL, NULL, NULL, NULL };
 	ctw_model md3 = { &m3, NULL, NULL, NULL, 0, -1, "empty" };
-	assert_int_equal(ctw_qa_write(L->ctx, &md3, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md3, NULL, d, NULL, NULL, 0), CTW_OK);
 	for (int i = 0; i < 5; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "qa/%s", pics[i]);
@@ -586,7 +586,7 @@ static void test_export_qa_nomem(void **state)
 		fault_alloc fa;
 		ctw_ctx *ctx = fault_ctx(&fa, n);
 		assert_non_null(ctx);
-		ret = ctw_qa_write(ctx, &L->md, d, metrics, NULL, 0);
+		ret = ctw_qa_write(ctx, &L->md, NULL, d, metrics, NULL, 0);
 		if (ret != CTW_OK && ret != CTW_ERR_NOMEM)
 			print_message("fail_at %ld: %d %s\n", n, ret, ctw_errmsg(ctx));
 		assert_true(ret == CTW_OK || ret == CTW_ERR_NOMEM);
@@ -595,6 +595,274 @@ static void test_export_qa_nomem(void **state)
 	}
 	assert_int_equal(ret, CTW_OK);
 	assert_true(n > 5);
+}
+
+/* ---- label slices ------------------------------------------------------------------------------------ */
+
+/* A blood pool (label 1, r < 10 mm) in a myocardial shell (label 2, r < 16 mm) around voxel
+ * (20, 15, 10) of a 41 x 31 x 21 grid of 1.0 x 1.5 x 2.5 mm (identity direction, so axial,
+ * coronal and sagittal panels), and three markers beyond the shell on the + side of each axis:
+ * label 3 at i >= 38 (the patient's left), 4 at j >= 28 (posterior), 5 at k >= 18 (superior). */
+static ctw_volume *shell_volume(ctw_ctx *ctx, ctw_dtype t)
+{
+	const int64_t dim[3] = { 41, 31, 21 };
+	ctw_volume *v;
+	int64_t n = 0;
+	assert_int_equal(ctw_volume_new(ctx, dim, t, &v), CTW_OK);
+	v->spacing[0] = 1.0;
+	v->spacing[1] = 1.5;
+	v->spacing[2] = 2.5;
+	v->origin[0] = -100; /* geometry that must not matter */
+	v->origin[1] = 40;
+	for (int k = 0; k < 21; k++)
+		for (int j = 0; j < 31; j++)
+			for (int i = 0; i < 41; i++, n++) {
+				const double x = (i - 20) * 1.0, y = (j - 15) * 1.5, z = (k - 10) * 2.5;
+				const double r = sqrt(x * x + y * y + z * z);
+				unsigned l = r < 10 ? 1 : r < 16 ? 2 : 0;
+				if (i >= 38 && abs(j - 15) <= 2 && abs(k - 10) <= 1)
+					l = 3;
+				if (j >= 28 && abs(i - 20) <= 2 && abs(k - 10) <= 1)
+					l = 4;
+				if (k >= 18 && abs(i - 20) <= 2 && abs(j - 15) <= 2)
+					l = 5;
+				if (t == CTW_U8)
+					((uint8_t *)v->data)[n] = (uint8_t)l;
+				else
+					((uint16_t *)v->data)[n] = (uint16_t)l;
+			}
+	return v;
+}
+
+/* One tetrahedron: the mesh pictures cost next to nothing, so the label tests stay fast. */
+static ctw_model tet_model(ctw_ctx *ctx, ctw_tetmesh **m)
+{
+	static const double xyz[12] = { 0, 0, 0, 10, 0, 0, 0, 10, 0, 0, 0, 10 };
+	assert_int_equal(ctw_tetmesh_new(ctx, 4, 1, 0, m), CTW_OK);
+	memcpy((*m)->xyz, xyz, sizeof(xyz));
+	for (int a = 0; a < 4; a++)
+		(*m)->tets[a] = a;
+	(*m)->region[0] = 1;
+	return (ctw_model){ *m, NULL, NULL, NULL, 0, 0, "case-007" };
+}
+
+static const unsigned char C_BG[3] = { 230, 230, 230 }, C_LVB[3] = { 250, 185, 185 }, C_LVM[3] = { 200, 40, 40 },
+			   C_CON[3] = { 25, 25, 25 }, C_L3[3] = { 175, 200, 245 }, C_L4[3] = { 250, 215, 165 },
+			   C_L5[3] = { 185, 225, 195 };
+
+static int same(const unsigned char *a, const unsigned char *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
+}
+
+typedef struct panel {
+	int x0, y0, x1, y1; /* the non-white pixels of the column, [x0, x1) x [y0, y1) */
+	double cx, cy, s;   /* centre (pixels) and px per mm                          */
+} panel;
+
+/* The colour at d mm from the panel centre towards (dx, dy) (screen, y down). */
+static const unsigned char *at_mm(const pic *p, const panel *P, int dx, int dy, double d)
+{
+	return px(p, (int)floor(P->cx + dx * d * P->s), (int)floor(P->cy + dy * d * P->s));
+}
+
+/* The first contour pixel from the centre towards (dx, dy), in mm; -1 when none. */
+static double first_contour(const pic *p, const panel *P, int dx, int dy, double from_mm)
+{
+	for (double d = from_mm * P->s; d < 200; d += 1) {
+		const int x = (int)floor(P->cx + dx * d), y = (int)floor(P->cy + dy * d);
+		if (x < P->x0 || x >= P->x1 || y < P->y0 || y >= P->y1)
+			return -1;
+		if (same(px(p, x, y), C_CON))
+			return d / P->s;
+	}
+	return -1;
+}
+
+static void test_export_qa_labels(void **state)
+{
+	lv *L = *state;
+	ctw_tetmesh *m;
+	const ctw_model md = tet_model(L->ctx, &m);
+	const char *d = fresh_dir("labels"), *d16 = fresh_dir("labels16");
+	ctw_volume *v = shell_volume(L->ctx, CTW_U8), *v16 = shell_volume(L->ctx, CTW_U16);
+	/* panels left to right: axial (i right, j down), coronal (i right, k up), sagittal (j right, k up) */
+	static const int h_ax[3] = { 0, 0, 1 }, v_ax[3] = { 1, 2, 2 };
+	const double ext[3] = { 41 * 1.0, 31 * 1.5, 21 * 2.5 }, sp[3] = { 1.0, 1.5, 2.5 };
+	pic p;
+
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v, d, NULL, NULL, 0), CTW_OK);
+	read_pic(d, "labels.png", &p);
+	/* the tEXt frame names the planes and the slices through the shell's centre */
+	assert_non_null(strstr(p.frame, "panel0=AXIAL:normal=k:slice=10:"));
+	assert_non_null(strstr(p.frame, "panel1=CORONAL:normal=j:slice=15:"));
+	assert_non_null(strstr(p.frame, "panel2=SAGITTAL:normal=i:slice=20:"));
+	for (int k = 0; k < 3; k++) {
+		panel P = { 800, 600, 0, 0, 0, 0, 0 };
+		for (int y = 30; y < 490; y++)
+			for (int x = k * 800 / 3 + 1; x < (k + 1) * 800 / 3; x++) {
+				const unsigned char *c = px(&p, x, y);
+				if (c[0] == 255 && c[1] == 255 && c[2] == 255)
+					continue;
+				if (c[0] == 225 && c[1] == 225 && c[2] == 225) /* the column separator */
+					continue;
+				P.x0 = x < P.x0 ? x : P.x0;
+				P.y0 = y < P.y0 ? y : P.y0;
+				P.x1 = x + 1 > P.x1 ? x + 1 : P.x1;
+				P.y1 = y + 1 > P.y1 ? y + 1 : P.y1;
+			}
+		const double w = P.x1 - P.x0, h = P.y1 - P.y0;
+		/* physical aspect: w / h = extent(h axis) / extent(v axis), within a pixel each */
+		P.s = w / ext[h_ax[k]];
+		assert_true(fabs(h - P.s * ext[v_ax[k]]) <= 2);
+		assert_true(P.s > 4 && P.s < 8);
+		P.cx = 0.5 * (P.x0 + P.x1);
+		P.cy = 0.5 * (P.y0 + P.y1);
+		assert_true(same(at_mm(&p, &P, 0, 0, 0), C_LVB));
+		/* each of the four directions: blood, contour at r = 10, myocardium, contour at r = 16, background */
+		for (int dir = 0; dir < 4; dir++) {
+			const int dx = dir == 0 ? 1 : dir == 1 ? -1 : 0, dy = dir == 2 ? 1 : dir == 3 ? -1 : 0;
+			const double s_ax = sp[dx ? h_ax[k] : v_ax[k]], tol = 2 / P.s;
+			const double r1 = first_contour(&p, &P, dx, dy, 0), r2 = first_contour(&p, &P, dx, dy, 13);
+			if (!(r1 >= 10 - s_ax / 2 - tol && r1 <= 10 + tol) ||
+			    !(r2 >= 16 - s_ax / 2 - tol && r2 <= 16 + tol))
+				print_message("panel %d dir %d: contours at %.2f and %.2f mm (spacing %g)\n", k, dir,
+					      r1, r2, s_ax);
+			assert_true(r1 >= 10 - s_ax / 2 - tol && r1 <= 10 + tol);
+			assert_true(r2 >= 16 - s_ax / 2 - tol && r2 <= 16 + tol);
+			assert_true(same(at_mm(&p, &P, dx, dy, 5), C_LVB));
+			assert_true(same(at_mm(&p, &P, dx, dy, 13), C_LVM));
+			assert_true(same(at_mm(&p, &P, dx, dy, 16.9), C_BG));
+		}
+		/* orientation: the markers on their side, background on the other */
+		if (k == 0) { /* axial: left (+i) to the right, posterior (+j) down */
+			assert_true(same(at_mm(&p, &P, 1, 0, 19.2), C_L3));
+			assert_true(same(at_mm(&p, &P, -1, 0, 19.2), C_BG));
+			assert_true(same(at_mm(&p, &P, 0, 1, 21), C_L4));
+			assert_true(same(at_mm(&p, &P, 0, -1, 21), C_BG));
+		} else if (k == 1) { /* coronal: left to the right, superior (+k) up */
+			assert_true(same(at_mm(&p, &P, 1, 0, 19.2), C_L3));
+			assert_true(same(at_mm(&p, &P, 0, -1, 22), C_L5));
+			assert_true(same(at_mm(&p, &P, 0, 1, 22), C_BG));
+		} else { /* sagittal: posterior to the right, superior up */
+			assert_true(same(at_mm(&p, &P, 1, 0, 21), C_L4));
+			assert_true(same(at_mm(&p, &P, -1, 0, 21), C_BG));
+			assert_true(same(at_mm(&p, &P, 0, -1, 22), C_L5));
+		}
+	}
+	free(p.rgb);
+	/* the report shows it first, with its caption */
+	char path[700];
+	snprintf(path, sizeof(path), "%s/report.html", d);
+	char *s = slurp(path, NULL);
+	assert_non_null(s);
+	const char *fig = strstr(s, "<img src=\"qa/labels.png\"");
+	const char *reg = strstr(s, "<img src=\"qa/sections_region.png\"");
+	assert_non_null(fig);
+	assert_non_null(reg);
+	assert_true(fig < reg);
+	assert_non_null(strstr(s, "AXIAL K=10, CORONAL J=15 and SAGITTAL I=20"));
+	assert_non_null(strstr(s, "the base cut"));
+	assert_null(strstr(s, "<li>qa/labels.png")); /* not among the pictures not drawn */
+	free(s);
+	/* uint16 gives the same bytes */
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v16, d16, NULL, NULL, 0), CTW_OK);
+	{
+		char pa[700], pb[700];
+		size_t na, nb;
+		snprintf(pa, sizeof(pa), "%s/qa/labels.png", d);
+		snprintf(pb, sizeof(pb), "%s/qa/labels.png", d16);
+		char *sa = slurp(pa, &na), *sb = slurp(pb, &nb);
+		assert_non_null(sa);
+		assert_non_null(sb);
+		assert_int_equal(na, nb);
+		assert_memory_equal(sa, sb, na);
+		free(sa);
+		free(sb);
+	}
+	ctw_volume_free(L->ctx, v);
+	ctw_volume_free(L->ctx, v16);
+	ctw_tetmesh_free(L->ctx, m);
+}
+
+/* Without a label map: no labels.png (a stale one removed) and the report as it was. */
+static void test_export_qa_labels_none(void **state)
+{
+	lv *L = *state;
+	ctw_tetmesh *m;
+	const ctw_model md = tet_model(L->ctx, &m);
+	const char *d = fresh_dir("labels_none"), *ref = fresh_dir("labels_ref");
+	ctw_volume *v = shell_volume(L->ctx, CTW_U8);
+	char pa[700], pb[700];
+	size_t na, nb;
+
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v, d, NULL, NULL, 0), CTW_OK);
+	assert_true(exists(d, "qa/labels.png"));
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_false(exists(d, "qa/labels.png"));
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, ref, NULL, NULL, 0), CTW_OK);
+	assert_false(exists(ref, "qa/labels.png"));
+	snprintf(pa, sizeof(pa), "%s/report.html", d);
+	snprintf(pb, sizeof(pb), "%s/report.html", ref);
+	char *sa = slurp(pa, &na), *sb = slurp(pb, &nb);
+	assert_non_null(sa);
+	assert_non_null(sb);
+	assert_null(strstr(sa, "labels"));
+	assert_int_equal(na, nb);
+	assert_memory_equal(sa, sb, na);
+	free(sa);
+	free(sb);
+	ctw_volume_free(L->ctx, v);
+	ctw_tetmesh_free(L->ctx, m);
+}
+
+/* A label map that cannot be drawn: CTW_ERR_INVALID before anything is written. */
+static void test_export_qa_labels_invalid(void **state)
+{
+	lv *L = *state;
+	ctw_tetmesh *m;
+	const ctw_model md = tet_model(L->ctx, &m);
+	ctw_volume *v = shell_volume(L->ctx, CTW_U8), *f32;
+	const int64_t dim[3] = { 4, 4, 4 };
+	char cmd[700];
+
+	assert_int_equal(ctw_volume_new(L->ctx, dim, CTW_F32, &f32), CTW_OK);
+	for (int c = 0; c < 5; c++) {
+		const char *d = fresh_dir("labels_bad");
+		ctw_volume bad = *v;
+		if (c == 1)
+			bad.dim[1] = 0;
+		else if (c == 2)
+			bad.spacing[2] = 0;
+		else if (c == 3)
+			bad.data = NULL;
+		else if (c == 4)
+			bad.direction[0][0] = NAN;
+		assert_int_equal(ctw_qa_write(L->ctx, &md, c == 0 ? f32 : &bad, d, NULL, NULL, 0), CTW_ERR_INVALID);
+		assert_non_null(strstr(ctw_errmsg(L->ctx), "label map"));
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", d); /* nothing half written */
+		assert_int_equal(system(cmd), 0);
+	}
+	/* allocation failures while drawing it: CTW_ERR_NOMEM, no leaks, until it succeeds */
+	{
+		const char *d = fresh_dir("labels_nomem");
+		int ret = CTW_ERR_NOMEM;
+		long n;
+		for (n = 2; n < 200 && ret == CTW_ERR_NOMEM; n++) {
+			fault_alloc fa;
+			ctw_ctx *ctx = fault_ctx(&fa, n);
+			assert_non_null(ctx);
+			ret = ctw_qa_write(ctx, &md, v, d, NULL, NULL, 0);
+			assert_true(ret == CTW_OK || ret == CTW_ERR_NOMEM);
+			ctw_ctx_free(ctx);
+			assert_int_equal(fa.live, 0);
+		}
+		assert_int_equal(ret, CTW_OK);
+		assert_true(exists(d, "qa/labels.png"));
+	}
+	ctw_volume_free(L->ctx, f32);
+	ctw_volume_free(L->ctx, v);
+	ctw_tetmesh_free(L->ctx, m);
 }
 
 static int setup(void **state)
@@ -622,6 +890,8 @@ int main(void)
 		cmocka_unit_test(test_export_qa_regions_sides),  cmocka_unit_test(test_export_qa_surfaces),
 		cmocka_unit_test(test_export_qa_report),         cmocka_unit_test(test_export_qa_io_errors),
 		cmocka_unit_test(test_export_qa_without_fields), cmocka_unit_test(test_export_qa_nomem),
+		cmocka_unit_test(test_export_qa_labels),         cmocka_unit_test(test_export_qa_labels_none),
+		cmocka_unit_test(test_export_qa_labels_invalid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
