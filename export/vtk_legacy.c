@@ -28,17 +28,16 @@ static int skip_field(const ctw_model *md, const ctw_field *f)
 	return md->fiber && f->loc == CTW_ON_CELLS && (!strcmp(f->name, "fiber") || !strcmp(f->name, "sheet"));
 }
 
-/* n doubles as big-endian IEEE 754, then the newline VTK's reader expects after binary data. */
-static void put_be_doubles(ctw_out *o, const double *v, int64_t n)
+/* n big-endian words of `size` bytes (4 or 8), word i the low bytes of get(arg, i), then the
+ * newline VTK's reader expects after binary data. */
+static void put_be(ctw_out *o, int64_t n, int size, uint64_t (*get)(const void *, int64_t), const void *arg)
 {
 	unsigned char buf[4096];
 	size_t k = 0;
 	for (int64_t i = 0; i < n; i++) {
-		uint64_t u;
-		memcpy(&u, &v[i], 8);
-		for (int j = 0; j < 8; j++)
-			buf[k + (size_t)j] = (unsigned char)(u >> (56 - 8 * j));
-		k += 8;
+		const uint64_t u = get(arg, i);
+		for (int j = 0; j < size; j++)
+			buf[k++] = (unsigned char)(u >> (8 * (size - 1 - j)));
 		if (k == sizeof(buf)) {
 			ctw_out_mem(o, (const char *)buf, k);
 			k = 0;
@@ -48,50 +47,41 @@ static void put_be_doubles(ctw_out *o, const double *v, int64_t n)
 	ctw_out_char(o, '\n');
 }
 
-/* Big-endian int32 values produced by get(i) for i < n, then a newline. */
-static void put_be_ints(ctw_out *o, int64_t n, int32_t (*get)(const void *, int64_t), const void *arg)
+static uint64_t double_bits(const void *arg, int64_t i) /* IEEE 754 */
 {
-	unsigned char buf[4096];
-	size_t k = 0;
-	for (int64_t i = 0; i < n; i++) {
-		uint32_t u = (uint32_t)get(arg, i);
-		buf[k] = (unsigned char)(u >> 24);
-		buf[k + 1] = (unsigned char)(u >> 16);
-		buf[k + 2] = (unsigned char)(u >> 8);
-		buf[k + 3] = (unsigned char)u;
-		k += 4;
-		if (k == sizeof(buf)) {
-			ctw_out_mem(o, (const char *)buf, k);
-			k = 0;
-		}
-	}
-	ctw_out_mem(o, (const char *)buf, k);
-	ctw_out_char(o, '\n');
+	uint64_t u;
+	memcpy(&u, (const double *)arg + i, 8);
+	return u;
 }
 
-static int32_t cell_word(const void *arg, int64_t i) /* 4 a b c d per tetrahedron */
+static uint64_t cell_word(const void *arg, int64_t i) /* 4 a b c d per tetrahedron */
 {
 	const int32_t *tets = arg;
-	return i % 5 ? tets[4 * (i / 5) + i % 5 - 1] : 4;
+	return (uint32_t)(i % 5 ? tets[4 * (i / 5) + i % 5 - 1] : 4);
 }
 
-static int32_t tetra_type(const void *arg, int64_t i)
+static uint64_t tetra_type(const void *arg, int64_t i)
 {
 	(void)arg;
 	(void)i;
 	return 10; /* VTK_TETRA */
 }
 
-static int32_t int_at(const void *arg, int64_t i)
+static uint64_t int_at(const void *arg, int64_t i)
 {
-	return ((const int32_t *)arg)[i];
+	return (uint32_t)((const int32_t *)arg)[i];
+}
+
+static void put_doubles(ctw_out *o, const double *v, int64_t n)
+{
+	put_be(o, n, 8, double_bits, v);
 }
 
 static void put_field(ctw_out *o, const ctw_field *f)
 {
 	put_name(o, f->name);
 	ctw_out_printf(o, " %d %lld double\n", f->n_comp, (long long)f->n);
-	put_be_doubles(o, f->values, f->n * f->n_comp);
+	put_doubles(o, f->values, f->n * f->n_comp);
 }
 
 int ctw_write_vtk_legacy(ctw_ctx *ctx, const ctw_model *md, const char *dir)
@@ -116,20 +106,20 @@ int ctw_write_vtk_legacy(ctw_ctx *ctx, const ctw_model *md, const char *dir)
 	ctw_title_line(title, md->title, "cardiotwin model");
 	ctw_out_printf(&o, "# vtk DataFile Version 4.2\n%s, units mm\nBINARY\nDATASET UNSTRUCTURED_GRID\n", title);
 	ctw_out_printf(&o, "POINTS %lld double\n", (long long)m->n_points);
-	put_be_doubles(&o, m->xyz, 3 * m->n_points);
+	put_doubles(&o, m->xyz, 3 * m->n_points);
 	ctw_out_printf(&o, "CELLS %lld %lld\n", (long long)m->n_tets, (long long)(5 * m->n_tets));
-	put_be_ints(&o, 5 * m->n_tets, cell_word, m->tets);
+	put_be(&o, 5 * m->n_tets, 4, cell_word, m->tets);
 	ctw_out_printf(&o, "CELL_TYPES %lld\n", (long long)m->n_tets);
-	put_be_ints(&o, m->n_tets, tetra_type, NULL);
+	put_be(&o, m->n_tets, 4, tetra_type, NULL);
 	ctw_out_printf(&o, "CELL_DATA %lld\nSCALARS region int 1\nLOOKUP_TABLE default\n", (long long)m->n_tets);
-	put_be_ints(&o, m->n_tets, int_at, m->region);
+	put_be(&o, m->n_tets, 4, int_at, m->region);
 	if (md->fiber || n_cell) {
 		ctw_out_printf(&o, "FIELD FieldData %d\n", (md->fiber ? 2 : 0) + n_cell);
 		if (md->fiber) {
 			ctw_out_printf(&o, "fiber 3 %lld double\n", (long long)m->n_tets);
-			put_be_doubles(&o, md->fiber, 3 * m->n_tets);
+			put_doubles(&o, md->fiber, 3 * m->n_tets);
 			ctw_out_printf(&o, "sheet 3 %lld double\n", (long long)m->n_tets);
-			put_be_doubles(&o, md->sheet, 3 * m->n_tets);
+			put_doubles(&o, md->sheet, 3 * m->n_tets);
 		}
 		for (k = 0; k < md->n_fields; k++)
 			if (md->fields[k]->loc == CTW_ON_CELLS && !skip_field(md, md->fields[k]))
