@@ -203,9 +203,24 @@ CTW_API int ctw_check_sha256sums(ctw_ctx *ctx, const char *dir);
  * and geometry is drawn. CTW_ERR_INVALID (before anything is written) for a label map of another
  * type, a dimension < 1, a spacing not finite and > 0, a direction not finite or no voxels. With
  * labels NULL, no labels.png (a stale one is removed) and the report is as before. Extra cost:
- * one pass over the voxels plus the panel pixels. */
-CTW_API int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, const char *dir,
-			 const char *metrics_csv, const char *const *warnings, int n_warnings);
+ * one pass over the voxels plus the panel pixels.
+ *
+ * image (borrowed, may be NULL; any ctw_dtype, on any grid) is the image the labels were drawn
+ * from; when given with labels, labels.png shows it in grey under the labels: each panel pixel's
+ * label voxel centre is mapped through world coordinates to the nearest image voxel (outside the
+ * image: the background colour 230,230,230; a NaN voxel likewise), its value mapped linearly and
+ * clamped from the 1st (black) to the 99th (white) percentile of the image voxels inside the
+ * bounding box of the labelled voxels (the whole image when that is empty or misses the image;
+ * at most ~2^20 voxels sampled evenly, NaN skipped); a labelled voxel is its label colour blended
+ * over that grey with alpha 0.35, background (0) pure grey, the contours solid as without the
+ * image; the frame chunk and the caption say so. Nothing of the image but its voxels and
+ * geometry is used. CTW_ERR_INVALID (before anything is written) for an image of an unknown type,
+ * a dimension < 1, a spacing not finite and > 0, an origin or direction not finite, a degenerate
+ * grid or no voxels, even with labels NULL. With image NULL, labels.png and the report are byte
+ * for byte as without this parameter. Extra cost: one pass over the sampled box voxels and a sort
+ * of at most ~2^20 values. */
+CTW_API int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, const ctw_volume *image,
+			 const char *dir, const char *metrics_csv, const char *const *warnings, int n_warnings);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,8 @@
  * rasteriser of raster.c and written with libpng: short-axis sections coloured by region and by
  * helix angle (with fibre glyphs), the boundary surfaces by tag from the front and the back, the
  * dihedral-angle histogram and the transmural helix profile, and, when the package has a label
- * map, three orthogonal slices of it coloured by label with the label borders drawn. Everything is
+ * map, three orthogonal slices of it coloured by label with the label borders drawn (over the image
+ * in grey when it is given, the labels then tinted with alpha 0.35). Everything is
  * a linear pass over the mesh (sections: the tetrahedra cut by three planes; surfaces: z-buffered
  * triangles) or the voxels (label slices: one pass for the centroid, then the panel pixels),
  * single threaded, so the same input gives the same bytes.
@@ -144,6 +145,9 @@ typedef struct qa {
 	int profile_from_fiber_region;
 	/* label slices */
 	const ctw_volume *labels;
+	const ctw_volume *image;    /* drawn in grey under the labels, or NULL            */
+	int64_t lbl_lo[3], lbl_hi[3]; /* index bounding box of the labelled voxels (lo > hi: none) */
+	int lbl_under_image;        /* labels.png shows the image under the labels       */
 	int lbl_slice[3];           /* index of the slice along the normal of panel p     */
 	int lbl_normal[3];          /* index axis (0 i, 1 j, 2 k) normal to panel p       */
 	const char *lbl_plane[3];   /* "AXIAL", "CORONAL", "SAGITTAL" or "PLANE"          */
@@ -703,6 +707,100 @@ static int check_labels(ctw_ctx *ctx, const ctw_volume *v)
 	return CTW_OK;
 }
 
+/* A CTW_ERR_INVALID unless v is an image the slices can be drawn over. */
+static int check_image(ctw_ctx *ctx, const ctw_volume *v)
+{
+	if (v->dtype != CTW_U8 && v->dtype != CTW_I16 && v->dtype != CTW_U16 && v->dtype != CTW_I32 &&
+	    v->dtype != CTW_F32)
+		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image of unknown type %d", (int)v->dtype);
+	for (int c = 0; c < 3; c++) {
+		if (v->dim[c] < 1 || v->dim[c] > INT32_MAX)
+			return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image dimension %d is %lld", c,
+					 (long long)v->dim[c]);
+		if (!isfinite(v->spacing[c]) || !(v->spacing[c] > 0))
+			return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image spacing %d is %g; must be finite and > 0",
+					 c, v->spacing[c]);
+		if (!isfinite(v->origin[c]))
+			return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image origin is not finite");
+		for (int r = 0; r < 3; r++)
+			if (!isfinite(v->direction[r][c]))
+				return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image direction is not finite");
+	}
+	if (v->dim[0] > INT64_MAX / v->dim[1] || v->dim[0] * v->dim[1] > INT64_MAX / v->dim[2])
+		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image too large");
+	if (!v->data)
+		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image without voxels");
+	double ijk[3], xyz[3] = { v->origin[0], v->origin[1], v->origin[2] };
+	if (!ctw_volume_world_to_index(v, xyz, ijk))
+		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "image grid is degenerate");
+	return CTW_OK;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	const float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The grey window of the image: its 1st and 99th percentiles (linear interpolation) over the
+ * voxels inside the bounding box of the labelled voxels (mapped through world coordinates), or
+ * over the whole image when that box is empty or misses the image. At most ~2^20 voxels are
+ * used (an even stride over the box); NaN voxels are skipped. */
+static int image_window(qa *q, double *lo, double *hi)
+{
+	const ctw_volume *im = q->image, *v = q->labels;
+	int64_t a[3] = { 0, 0, 0 }, b[3] = { im->dim[0] - 1, im->dim[1] - 1, im->dim[2] - 1 };
+	if (q->lbl_hi[0] >= q->lbl_lo[0]) {
+		double mn[3] = { INFINITY, INFINITY, INFINITY }, mx[3] = { -INFINITY, -INFINITY, -INFINITY };
+		for (int corner = 0; corner < 8; corner++) {
+			double ijk[3], xyz[3], t[3];
+			for (int c = 0; c < 3; c++)
+				ijk[c] = (corner >> c) & 1 ? (double)q->lbl_hi[c] + 0.5 : (double)q->lbl_lo[c] - 0.5;
+			ctw_volume_index_to_world(v, ijk, xyz);
+			ctw_volume_world_to_index(im, xyz, t);
+			for (int c = 0; c < 3; c++)
+				mn[c] = fmin(mn[c], t[c]), mx[c] = fmax(mx[c], t[c]);
+		}
+		int empty = 0;
+		int64_t a2[3], b2[3];
+		for (int c = 0; c < 3; c++) {
+			const double l = fmax(0, ceil(mn[c] - 0.5)), h = fmin((double)(im->dim[c] - 1), floor(mx[c] + 0.5));
+			if (!(l <= h)) {
+				empty = 1;
+				break;
+			}
+			a2[c] = (int64_t)l, b2[c] = (int64_t)h;
+		}
+		if (!empty)
+			memcpy(a, a2, sizeof(a)), memcpy(b, b2, sizeof(b));
+	}
+	const int64_t nbox = (b[0] - a[0] + 1) * (b[1] - a[1] + 1) * (b[2] - a[2] + 1);
+	const int64_t stride = nbox > (1 << 20) ? (nbox + (1 << 20) - 1) / (1 << 20) : 1;
+	float *val = ctw_malloc(q->ctx, (size_t)(nbox / stride + 1) * sizeof(*val));
+	if (!val)
+		return CTW_ERR_NOMEM;
+	int64_t n = 0, cnt = 0;
+	for (int64_t k = a[2]; k <= b[2]; k++)
+		for (int64_t j = a[1]; j <= b[1]; j++)
+			for (int64_t i = a[0]; i <= b[0]; i++, cnt++) {
+				if (cnt % stride)
+					continue;
+				const double x = ctw_volume_get(im, i + im->dim[0] * (j + im->dim[1] * k));
+				if (isfinite(x) && n < nbox / stride + 1)
+					val[n++] = (float)x;
+			}
+	*lo = *hi = 0;
+	if (n) {
+		qsort(val, (size_t)n, sizeof(*val), cmp_float);
+		const double p1 = 0.01 * (double)(n - 1), p99 = 0.99 * (double)(n - 1);
+		const int64_t i1 = (int64_t)p1, i99 = (int64_t)p99;
+		*lo = val[i1] + (p1 - (double)i1) * (i1 + 1 < n ? val[i1 + 1] - val[i1] : 0);
+		*hi = val[i99] + (p99 - (double)i99) * (i99 + 1 < n ? val[i99 + 1] - val[i99] : 0);
+	}
+	ctw_free(q->ctx, val);
+	return CTW_OK;
+}
+
 typedef struct lbl_panel {
 	int n, h, v;         /* index axes: normal, horizontal (to the right), vertical (down)     */
 	int hflip, vflip;    /* 1: the index decreases to the right / downwards                    */
@@ -757,6 +855,8 @@ static void label_centre(qa *q, int slice[3])
 	const ctw_volume *v = q->labels;
 	double sm[3] = { 0, 0, 0 }, sa[3] = { 0, 0, 0 };
 	int64_t nm = 0, na = 0, n = 0;
+	for (int c = 0; c < 3; c++)
+		q->lbl_lo[c] = v->dim[c], q->lbl_hi[c] = -1;
 	for (int64_t k = 0; k < v->dim[2]; k++)
 		for (int64_t j = 0; j < v->dim[1]; j++)
 			for (int64_t i = 0; i < v->dim[0]; i++, n++) {
@@ -764,6 +864,11 @@ static void label_centre(qa *q, int slice[3])
 				if (!l)
 					continue;
 				sa[0] += (double)i, sa[1] += (double)j, sa[2] += (double)k, na++;
+				const int64_t ix[3] = { i, j, k };
+				for (int c = 0; c < 3; c++) {
+					q->lbl_lo[c] = ix[c] < q->lbl_lo[c] ? ix[c] : q->lbl_lo[c];
+					q->lbl_hi[c] = ix[c] > q->lbl_hi[c] ? ix[c] : q->lbl_hi[c];
+				}
 				if (l == CTW_LBL_LV_MYO || l == CTW_LBL_RV_MYO)
 					sm[0] += (double)i, sm[1] += (double)j, sm[2] += (double)k, nm++;
 			}
@@ -818,8 +923,10 @@ static int draw_labels(qa *q)
 	const ctw_volume *v = q->labels;
 	ctw_img im = { 0, 0, NULL };
 	uint16_t *lab = NULL;
+	int16_t *grey = NULL; /* the image's grey level per panel pixel, -1 outside it */
 	lbl_panel P[3];
 	int slice[3], ret;
+	double wlo = 0, whi = 0;
 	char frame[1400];
 	const double pw = QA_W / 3.0;
 
@@ -835,10 +942,14 @@ static int draw_labels(qa *q)
 	q->lbl_bar_mm = bar_length(s);
 	if ((ret = ctw_img_init(q->ctx, &im, QA_W, QA_H)))
 		goto out;
-	if (!(lab = ctw_malloc(q->ctx, (size_t)(pw + 1) * LBL_H * sizeof(*lab)))) {
+	if (!(lab = ctw_malloc(q->ctx, (size_t)(pw + 1) * LBL_H * sizeof(*lab))) ||
+	    (q->image && !(grey = ctw_malloc(q->ctx, (size_t)(pw + 1) * LBL_H * sizeof(*grey))))) {
 		ret = CTW_ERR_NOMEM;
 		goto out;
 	}
+	if (q->image && (ret = image_window(q, &wlo, &whi)))
+		goto out;
+	q->lbl_under_image = q->image != NULL;
 	int len = snprintf(frame, sizeof(frame), "px_per_mm=%.9g dim=%lld,%lld,%lld spacing=%.9g,%.9g,%.9g", s,
 			   (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2], v->spacing[0],
 			   v->spacing[1], v->spacing[2]);
@@ -866,6 +977,27 @@ static int draw_labels(qa *q)
 				const unsigned l = label_at(v, idx[0] + v->dim[0] * (idx[1] + v->dim[1] * idx[2]));
 				lab[(size_t)y * (size_t)L->w + (size_t)x] = (uint16_t)l;
 				q->lbl_seen[l / 8] |= (uint8_t)(1u << (l % 8));
+				if (grey) {
+					const ctw_volume *iv = q->image;
+					const double ijk[3] = { (double)idx[0], (double)idx[1], (double)idx[2] };
+					double xyz[3], t[3];
+					int64_t m[3];
+					int g = -1, in = 1;
+					ctw_volume_index_to_world(v, ijk, xyz);
+					ctw_volume_world_to_index(iv, xyz, t);
+					for (int c = 0; c < 3 && in; c++) {
+						const double r = floor(t[c] + 0.5);
+						in = r >= 0 && r < (double)iv->dim[c];
+						m[c] = in ? (int64_t)r : 0;
+					}
+					if (in) {
+						const double val = ctw_volume_get(iv, m[0] + iv->dim[0] * (m[1] + iv->dim[1] * m[2]));
+						if (isfinite(val))
+							g = whi > wlo ? (int)lround(255.0 * fmin(1, fmax(0, (val - wlo) / (whi - wlo))))
+								      : val > whi ? 255 : val < wlo ? 0 : 128;
+					}
+					grey[(size_t)y * (size_t)L->w + (size_t)x] = (int16_t)g;
+				}
 			}
 		}
 		for (int y = 0; y < L->ht; y++)
@@ -878,6 +1010,15 @@ static int draw_labels(qa *q)
 					memcpy(rgb, C_CONTOUR, 3);
 				else
 					label_colour(*c, rgb);
+				if (!edge && grey) {
+					const int g = grey[(size_t)y * (size_t)L->w + (size_t)x];
+					uint8_t bg[3];
+					label_colour(0, bg);
+					for (int ch = 0; ch < 3; ch++) {
+						const double under = g < 0 ? bg[ch] : g;
+						rgb[ch] = (uint8_t)lround(*c ? 0.35 * rgb[ch] + 0.65 * under : under);
+					}
+				}
 				ctw_img_put(&im, L->x0 + x, L->y0 + y, rgb);
 			}
 		snprintf(buf, sizeof(buf), "%s %c=%d", q->lbl_plane[p], "IJK"[L->n], L->slice);
@@ -899,10 +1040,15 @@ static int draw_labels(qa *q)
 			 " (pixel (x,y) of a panel shows the voxel with index[normal]=slice, "
 			 "index[h_axis]=floor((x-x0+0.5)*dim[h_axis]/w), index[v_axis]=floor((y-y0+0.5)*dim[v_axis]/h), "
 			 "each as dim-1-index when flipped)");
+	if (q->image && strlen(frame) + 1 < sizeof(frame))
+		snprintf(frame + strlen(frame), sizeof(frame) - strlen(frame),
+			 " underlay=image (the image voxel nearest to the label voxel centre, grey from the 1st to the "
+			 "99th percentile, labels blended with alpha 0.35)");
 	label_legend(q, &im);
 	ret = write_png(q, PIC_LABELS, &im, frame);
 out:
 	ctw_free(q->ctx, lab);
+	ctw_free(q->ctx, grey);
 	ctw_img_release(q->ctx, &im);
 	return ret;
 }
@@ -1499,7 +1645,7 @@ out:
 
 static void caption(qa *q, FILE *f, int pic)
 {
-	char buf[1600];
+	char buf[2400];
 	switch (pic) {
 	case PIC_REGION:
 		snprintf(
@@ -1549,9 +1695,9 @@ static void caption(qa *q, FILE *f, int pic)
 		snprintf(buf, sizeof(buf),
 			 "Orthogonal slices of the label map (labels.nii.gz) through the centroid of %s: %s %c=%d, "
 			 "%s %c=%d and %s %c=%d (index plane and voxel index, 0-based), left to right, at the voxel "
-			 "size of the grid and all on one scale (the black bars are %g mm)%s. Each voxel is filled "
-			 "with the colour of its label (legend below; background light grey) and the borders between "
-			 "labels are drawn dark. Look for labels that follow the anatomy: a closed myocardium of even "
+			 "size of the grid and all on one scale (the black bars are %g mm)%s. %s"
+			 "and the borders between labels are drawn dark. Look for labels that follow the anatomy%s: "
+			 "a closed myocardium of even "
 			 "thickness around each blood pool, no holes in the wall, no islands of a label away from its "
 			 "structure, and the base cut as one flat, clean plane across the ventricles in the long-axis "
 			 "views. What is wrong here is wrong in the mesh too.",
@@ -1561,7 +1707,16 @@ static void caption(qa *q, FILE *f, int pic)
 			 q->lbl_anatomical ? "; axial with anterior up and the patient's left on the right, coronal and "
 					     "sagittal with superior up (sagittal: anterior on the left)"
 					   : "; the grid is oblique, so the index planes are shown with the lower "
-					     "in-plane index increasing to the right and the other downwards");
+					     "in-plane index increasing to the right and the other downwards",
+			 q->lbl_under_image
+			     ? "The image is shown under the labels in grey (the nearest image voxel; black to white "
+			       "from the 1st to the 99th percentile of the image around the labels; light grey outside "
+			       "the image); each labelled voxel is tinted with the colour of its label (legend below; "
+			       "background untinted) "
+			     : "Each voxel is filled with the colour of its label (legend below; background light grey) ",
+			 q->lbl_under_image ? " of the image: the blood pools bright, the walls on the muscle, the "
+					      "borders on the image's edges"
+					    : "");
 		break;
 	default:
 		snprintf(buf, sizeof(buf),
@@ -1682,8 +1837,8 @@ out:
 
 /* ---- entry ------------------------------------------------------------------------------------------ */
 
-int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, const char *dir,
-		 const char *metrics_csv, const char *const *warnings, int n_warnings)
+int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, const ctw_volume *image,
+		 const char *dir, const char *metrics_csv, const char *const *warnings, int n_warnings)
 {
 	qa *q;
 	int ret = CTW_OK;
@@ -1695,7 +1850,8 @@ int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, co
 			return ctw_error(ctx, CTW_ERR_INVALID, "qa", "warning %d is NULL", i);
 	if (strlen(dir) > 4000)
 		return ctw_error(ctx, CTW_ERR_INVALID, "qa", "directory name too long");
-	if ((ret = ctw_tetmesh_check(ctx, "qa", md->mesh)) || (labels && (ret = check_labels(ctx, labels))))
+	if ((ret = ctw_tetmesh_check(ctx, "qa", md->mesh)) || (labels && (ret = check_labels(ctx, labels))) ||
+	    (image && (ret = check_image(ctx, image))))
 		return ret;
 	if (!(q = ctw_calloc(ctx, 1, sizeof(*q))))
 		return CTW_ERR_NOMEM;
@@ -1704,6 +1860,7 @@ int ctw_qa_write(ctw_ctx *ctx, const ctw_model *md, const ctw_volume *labels, co
 	q->m = md->mesh;
 	q->dir = dir;
 	q->labels = labels;
+	q->image = image;
 	snprintf(q->qadir, sizeof(q->qadir), "%s/qa", dir);
 	if (mkdir(q->qadir, 0777) && errno != EEXIST) {
 		char path[4200];

@@ -1212,7 +1212,7 @@ const command cli_commands[] = {
 	  "fiber, sheet, sheet_normal and helix angle, per node phi_epi, phi_lv, phi_rv, psi_ab, in\n"
 	  "DIR/mesh.vtu; the helix angle against transmural depth in DIR/fibers.txt.",
 	  fibers_opts, cmd_fibers, 0, 0 },
-	{ "export", "--mesh DIR [--labels PATH] [--formats LIST] -o PACKAGE",
+	{ "export", "--mesh DIR [--labels PATH [--image PATH]] [--formats LIST] -o PACKAGE",
 	  "Write the simulation package of a mesh with fibres: openCARP, VTK (vtu, vtp, legacy vtk), Gmsh 4.1,\n"
 	  "FEBio 4.0, TetGen/Chaste files, metrics.csv, provenance.xml (W3C PROV) and SHA256SUMS.",
 	  cli_export_opts, cli_cmd_export, 0, 0 },

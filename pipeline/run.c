@@ -310,6 +310,8 @@ typedef struct export_job {
 	int argc;             /* the command line to re-run                    */
 	char *const *argv;
 	const char *mesh_hash, *labels_hash; /* digests computed already, or NULL */
+	const char *image;    /* the image under the labels in qa/labels.png (not packaged), or NULL */
+	const char *image_label; /* its name in the record, NULL: "input image"  */
 } export_job;
 
 static int copy_file(ctw_ctx *ctx, const char *from, const char *to)
@@ -497,6 +499,7 @@ typedef struct qa_job {
 	ctw_ctx *ctx;
 	const ctw_model *md;
 	const ctw_volume *labels; /* the package's label map (labels.nii.gz) or NULL */
+	const ctw_volume *image;  /* the image under the labels, or NULL                */
 	const char *dir, *metrics;
 	char wbuf[4][160];
 	const char *warn[4];
@@ -508,7 +511,7 @@ static void *qa_worker(void *arg)
 {
 	qa_job *q = arg;
 	const double t = now_epoch();
-	q->ret = ctw_qa_write(q->ctx, q->md, q->labels, q->dir, q->metrics, q->warn, q->nw);
+	q->ret = ctw_qa_write(q->ctx, q->md, q->labels, q->image, q->dir, q->metrics, q->warn, q->nw);
 	q->seconds = now_epoch() - t;
 	return NULL;
 }
@@ -576,6 +579,7 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	strv files = { 0 };
 	stage_rec *self = j->self;
 	ctw_labelmap *lm = NULL;
+	ctw_volume *img = NULL;
 
 	memset(&in, 0, sizeof(in));
 	self->t0 = now_epoch();
@@ -611,7 +615,7 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	{
 		/* the QA pictures on a second thread while the formats are written; what a reviewer
 		 * must see first leads the report */
-		qa_job qj = { NULL, &md, NULL, tmp, path, { { 0 } }, { NULL }, 0, CTW_OK, 0.0 };
+		qa_job qj = { NULL, &md, NULL, NULL, tmp, path, { { 0 } }, { NULL }, 0, CTW_OK, 0.0 };
 		pthread_t th;
 		int started = 0, wret;
 		/* the label map the package includes, for its slices; read here (this thread's
@@ -622,6 +626,14 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 				goto out;
 			qj.labels = lm->grid;
 			ctw_log(ctx, CTW_LOG_INFO, "export", "labels read for qa: %.2f s", now_epoch() - tl);
+		}
+		/* the image, drawn under the labels (read here too, its native type) */
+		if (j->image) {
+			const double ti = now_epoch();
+			if ((ret = ctw_image_read(ctx, j->image, 0, &img)))
+				goto out;
+			qj.image = img;
+			ctw_log(ctx, CTW_LOG_INFO, "export", "image read for qa: %.2f s", now_epoch() - ti);
 		}
 		if (!fib)
 			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "no fibres: run 'cardiotwin fibers' before export"), qj.nw++;
@@ -646,6 +658,8 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 		else if (!wret)
 			ctw_log(ctx, CTW_LOG_INFO, "export", "qa: %.2f s (beside the writers)", qj.seconds);
 		ctw_ctx_free(qj.ctx);
+		ctw_volume_free(ctx, img);
+		img = NULL;
 		if ((ret = wret))
 			goto out;
 	}
@@ -663,6 +677,8 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	if ((ret = add_input(ctx, self, j->prior ? "work/fibers" : "input mesh", j->mesh, j->mesh_hash)) ||
 	    (j->labels && (ret = add_input(ctx, self, j->prior ? "work/labels.nii.gz" : "input labels", j->labels,
 					   j->labels_hash))) ||
+	    (j->image && (ret = add_input(ctx, self, j->image_label ? j->image_label : "input image",
+					  j->image, NULL))) ||
 	    (ret = list_files(ctx, tmp, "", &files)))
 		goto out;
 	if ((ret = hash_files(ctx, tmp, &files, &self->outputs)))
@@ -695,6 +711,7 @@ out:
 	ctw_free(ctx, tmp);
 	ctw_free(ctx, path);
 	ctw_labelmap_free(ctx, lm);
+	ctw_volume_free(ctx, img);
 	ctw_mesh_in_release(ctx, &in);
 	return ret;
 }
@@ -719,6 +736,9 @@ const opt cli_export_opts[] = {
 	{ "--formats", "LIST", "all", "opencarp,vtk,gmsh,febio,tetgen (any subset) or all" },
 	{ "--case-id", "ID", "the output's name", "the case's pseudonym in the package and its provenance" },
 	{ "-o|--output", "PACKAGE", NULL, "the package directory (required; published atomically)" },
+	{ "--image", "PATH", NULL,
+	  "the image the labels were drawn from, shown under them in qa/labels.png (read, hashed into the "
+	  "provenance, not copied into the package)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -739,7 +759,7 @@ int cli_cmd_export(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (ctw_is_file(vals[4]))
 		return ctw_error(ctx, CTW_ERR_IO, vals[4], "exists and is not a directory");
 	case_id_of(vals[3] ? vals[3] : vals[4], id, sizeof(id));
-	export_job j = { vals[0], vals[1], vals[4], id, formats, NULL, 0, &self, cli_argc, cli_argv, NULL, NULL };
+	export_job j = { vals[0], vals[1], vals[4], id, formats, NULL, 0, &self, cli_argc, cli_argv, NULL, NULL, vals[5], NULL };
 	ret = export_package(ctx, &j);
 	rec_free(ctx, &self);
 	return ret;
@@ -1415,8 +1435,12 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			fflush(stdout);
 			/* the digests of what the fibres and segment stages wrote in this run (not of skipped
 			 * stages: their files may have been touched since) */
+			/* the input image under the labels of qa/labels.png: the phantom's, or the image given
+			 * with a label map (not with contours: those come from a DICOM series) */
+			const char *qimg = seg_image && ctw_is_file(seg_image) ? seg_image : NULL;
 			export_job j = { fibd, labels, pkg, sp.id, formats, prior, np, &rs.rec[4], cli_argc, cli_argv,
-					 output_hash(&rs, 3), output_hash(&rs, 1) };
+					 output_hash(&rs, 3), output_hash(&rs, 1), qimg,
+					 sp.phantom ? "work/input/image.nii.gz" : NULL };
 			if ((ret = export_package(ctx, &j)))
 				goto out;
 		}

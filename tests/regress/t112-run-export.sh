@@ -5,7 +5,8 @@
 # of fibres equal to ours; stages skipped when unchanged, --from; bad case files (line and
 # problem), an output that is a file, a full disk (write failure injected with RLIMIT_FSIZE) and a
 # kill during export never leave a package that looks complete, and a re-run finishes it; no
-# identifying value of the DICOM input in the Sunnybrook package. Pins issue #7 (2026-11-24).
+# identifying value of the DICOM input in the Sunnybrook package; the input image under the labels of
+# qa/labels.png (run and export --image), recorded as an input, never packaged. Pins issue #7 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
 
 sb="$CTW_DATA/sunnybrook_scd/final_data"
@@ -34,6 +35,11 @@ for s in input segment mesh fibers export; do
 done
 for v in ITK VTK TetGen libxml2 libpng; do has "$pkg/provenance.xml" "$v"; done
 has "$pkg/provenance.xml" "phantom-biv.xml"
+# the phantom's image under the labels of qa/labels.png: an input of the export (hashed), not packaged
+grep -qaF "underlay=image" "$pkg/qa/labels.png" || fail "labels.png without the image under the labels"
+has "$pkg/report.html" "The image is shown under the labels"
+has "$pkg/provenance.xml" "<prov:label>work/input/image.nii.gz</prov:label>"
+[ -z "$(find "$pkg" -name 'image*')" ] || fail "the image was copied into the package"
 /usr/bin/python3 - "$pkg" <<'PY' || fail "real clients disagree with the package"
 import sys, numpy as np, meshio, vtk, subprocess
 from vtk.util.numpy_support import vtk_to_numpy as np_
@@ -153,6 +159,18 @@ if [ -e "$T/full/pkg" ]; then "$CTW" -q verify "$T/full/pkg" >/dev/null || fail 
 run 0 "$CTW" export --mesh "$T/o1/phantom-biv.work/fibers" -o "$T/full/pkg"
 run 0 "$CTW" verify "$T/full/pkg"
 [ -z "$(ls -A "$T/full" | grep '^\.tmp-')" ] || fail "leftovers of the killed export: $(ls -A "$T/full")"
+# export --image: drawn under the labels and recorded; a missing image fails with no package
+w="$T/o1/phantom-biv.work"
+run 0 "$CTW" export --mesh "$w/fibers" --labels "$w/labels.nii.gz" --image "$w/input/image.nii.gz" --formats vtk -o "$T/pi"
+grep -qaF "underlay=image" "$T/pi/qa/labels.png" || fail "export --image: no image under the labels"
+has "$T/pi/provenance.xml" "<prov:label>input image</prov:label>"
+run 0 "$CTW" verify "$T/pi"
+run 0 "$CTW" export --mesh "$w/fibers" --labels "$w/labels.nii.gz" --formats vtk -o "$T/pn"
+grep -qaF "underlay" "$T/pn/qa/labels.png" && fail "export without --image: an image under the labels"
+grep -qF "input image" "$T/pn/provenance.xml" && fail "export without --image: an image in the record"
+run 2 "$CTW" export --mesh "$w/fibers" --labels "$w/labels.nii.gz" --image "$T/no-such.nii.gz" -o "$T/px"
+error_names "no-such.nii.gz"
+[ ! -e "$T/px" ] || fail "a package from an export with a missing image"
 # a tampered package is caught
 echo "x" >>"$T/full/pkg/model/opencarp/heart.elem"
 run 2 "$CTW" verify "$T/full/pkg"

@@ -7,7 +7,10 @@
  * case and every picture, list the warnings first and escape everything. Failure paths: a
  * directory that is a file, a full disk (/dev/full) behind a picture and behind the report, an
  * unreadable metrics file (CTW_ERR_IO naming the file), allocation failures (CTW_ERR_NOMEM, no
- * leaks), a model without fibres or fields (only what can be drawn; stale pictures removed). */
+ * leaks), a model without fibres or fields (only what can be drawn; stale pictures removed). The
+ * label slices: colours, contours, orientation; with an image on another grid under them, the
+ * blood pool bright and the background dark, contours solid, image NULL as before, a bad image
+ * refused with nothing written. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
@@ -240,7 +243,7 @@ static void test_export_qa_pictures_valid(void **state)
 	const char *const warn[2] = { "low Dice 0.71 <check> & review", "second warning" };
 	pic p;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, metrics_file(), warn, 2), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d, metrics_file(), warn, 2), CTW_OK);
 	for (int i = 0; i < 5; i++) {
 		read_pic(d, pics[i], &p);
 		free(p.rgb);
@@ -254,8 +257,8 @@ static void test_export_qa_deterministic(void **state)
 	const char *a = fresh_dir("det_a"), *b = fresh_dir("det_b");
 	const char *metrics = metrics_file();
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, a, metrics, NULL, 0), CTW_OK);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, b, metrics, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, a, metrics, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, b, metrics, NULL, 0), CTW_OK);
 	for (int i = 0; i < 6; i++) {
 		char pa[700], pb[700];
 		size_t na, nb;
@@ -281,7 +284,7 @@ static void test_export_qa_sections_area(void **state)
 	frame fr;
 	int64_t red = 0, blue = 0, lv_px = 0;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "sections_region.png", &p);
 	parse_frame(p.frame, &fr);
 	assert_string_equal(fr.from, "psi_ab");
@@ -343,7 +346,7 @@ static void test_export_qa_helix_colours(void **state)
 	frame fr;
 	int n_in, n_out, dark = 0;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "sections_helix.png", &p);
 	parse_frame(p.frame, &fr);
 	const double z = fr.level[1];
@@ -379,7 +382,7 @@ static void test_export_qa_regions_sides(void **state)
 			cx += L->m->xyz[3 * (int64_t)L->m->tets[4 * t + a]];
 		L->m->region[t] = cx > 0 ? 2 : 1;
 	}
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	memcpy(L->m->region, saved, (size_t)L->m->n_tets * sizeof(int32_t));
 	free(saved);
 	read_pic(d, "sections_region.png", &p);
@@ -408,7 +411,7 @@ static void test_export_qa_surfaces(void **state)
 	pic p;
 	int64_t yellow = 0, grey = 0, reddish = 0;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "surfaces.png", &p);
 	for (int y = 30; y < 540; y++)
 		for (int x = 0; x < 800; x++) {
@@ -432,7 +435,7 @@ static void test_export_qa_report(void **state)
 	char path[700], cmd[800];
 
 	md.title = "case <&> \"1\"";
-	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, metrics_file(), warn, 2), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, NULL, d, metrics_file(), warn, 2), CTW_OK);
 	snprintf(path, sizeof(path), "%s/report.html", d);
 	char *s = slurp(path, NULL);
 	assert_non_null(s);
@@ -459,7 +462,7 @@ static void test_export_qa_report(void **state)
 		print_message("xmllint missing: HTML check skipped\n");
 	}
 	/* the case id, plainly */
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	s = slurp(path, NULL);
 	assert_non_null(strstr(s, "<h1>QA report: case-007</h1>"));
 	assert_non_null(strstr(s, "No warnings"));
@@ -477,7 +480,7 @@ static void test_export_qa_io_errors(void **state)
 	FILE *f = fopen(file, "w");
 	assert_non_null(f);
 	fclose(f);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, file, NULL, NULL, 0), CTW_ERR_IO);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, file, NULL, NULL, 0), CTW_ERR_IO);
 	assert_non_null(strstr(ctw_errmsg(L->ctx), "sections_region.png"));
 	/* a full disk behind a picture, then behind the report */
 	const char *d2 = fresh_dir("io_full");
@@ -486,18 +489,18 @@ static void test_export_qa_io_errors(void **state)
 	for (int i = 0; i < 2; i++) {
 		snprintf(link, sizeof(link), "%s/%s", d2, i == 0 ? "qa/surfaces.png" : "report.html");
 		assert_int_equal(symlink("/dev/full", link), 0);
-		assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, NULL, NULL, 0), CTW_ERR_IO);
+		assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d2, NULL, NULL, 0), CTW_ERR_IO);
 		assert_non_null(strstr(ctw_errmsg(L->ctx), i == 0 ? "qa/surfaces.png" : "report.html"));
 		unlink(link);
 	}
 	/* an unreadable metrics file */
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, tmp_path("no-such.csv"), NULL, 0), CTW_ERR_IO);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d2, tmp_path("no-such.csv"), NULL, 0), CTW_ERR_IO);
 	assert_non_null(strstr(ctw_errmsg(L->ctx), "no-such.csv"));
 	/* bad arguments */
-	assert_int_equal(ctw_qa_write(L->ctx, NULL, NULL, d2, NULL, NULL, 0), CTW_ERR_INVALID);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, NULL, NULL, 0), CTW_ERR_INVALID);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, NULL, NULL, 2), CTW_ERR_INVALID);
-	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, d2, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, NULL, NULL, NULL, d2, NULL, NULL, 0), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, NULL, NULL, NULL, 0), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d2, NULL, NULL, 2), CTW_ERR_INVALID);
+	assert_int_equal(ctw_qa_write(L->ctx, &L->md, NULL, NULL, d2, NULL, NULL, 0), CTW_OK);
 }
 
 /* No fibres and no fields: sections by region, surfaces and quality; the helix pictures are not
@@ -517,7 +520,7 @@ static void test_export_qa_without_fields(void **state)
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fclose(f);
-	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	assert_true(exists(d, "qa/sections_region.png"));
 	assert_true(exists(d, "qa/surfaces.png"));
 	assert_true(exists(d, "qa/quality.png"));
@@ -538,7 +541,7 @@ static void test_export_qa_without_fields(void **state)
 
 	/* apex, no fields: the apex -> base axis */
 	md.apex_node = L->apex;
-	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "sections_region.png", &p);
 	parse_frame(p.frame, &fr);
 	assert_string_equal(fr.from, "apex_to_base");
@@ -552,7 +555,7 @@ static void test_export_qa_without_fields(void **state)
 	bad.n = 5;
 	const ctw_field *fl[1] = { &bad };
 	ctw_model md2 = { &m2, NULL, NULL, fl, 1, -1, "bare2" };
-	assert_int_equal(ctw_qa_write(L->ctx, &md2, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md2, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	assert_true(exists(d, "qa/sections_region.png"));
 	assert_false(exists(d, "qa/surfaces.png"));
 	assert_false(exists(d, "qa/sections_helix.png"));
@@ -563,7 +566,7 @@ static void test_export_qa_without_fields(void **state)
 	/* nothing at all: an empty mesh gives a report and no pictures */
 	ctw_tetmesh m3 = { 0, 0, 0, NULL, NULL, NULL, NULL, NULL };
 	ctw_model md3 = { &m3, NULL, NULL, NULL, 0, -1, "empty" };
-	assert_int_equal(ctw_qa_write(L->ctx, &md3, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md3, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	for (int i = 0; i < 5; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "qa/%s", pics[i]);
@@ -586,7 +589,7 @@ static void test_export_qa_nomem(void **state)
 		fault_alloc fa;
 		ctw_ctx *ctx = fault_ctx(&fa, n);
 		assert_non_null(ctx);
-		ret = ctw_qa_write(ctx, &L->md, NULL, d, metrics, NULL, 0);
+		ret = ctw_qa_write(ctx, &L->md, NULL, NULL, d, metrics, NULL, 0);
 		if (ret != CTW_OK && ret != CTW_ERR_NOMEM)
 			print_message("fail_at %ld: %d %s\n", n, ret, ctw_errmsg(ctx));
 		assert_true(ret == CTW_OK || ret == CTW_ERR_NOMEM);
@@ -691,7 +694,7 @@ static void test_export_qa_labels(void **state)
 	const double ext[3] = { 41 * 1.0, 31 * 1.5, 21 * 2.5 }, sp[3] = { 1.0, 1.5, 2.5 };
 	pic p;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &md, v, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v, NULL, d, NULL, NULL, 0), CTW_OK);
 	read_pic(d, "labels.png", &p);
 	/* the tEXt frame names the planes and the slices through the shell's centre */
 	assert_non_null(strstr(p.frame, "panel0=AXIAL:normal=k:slice=10:"));
@@ -766,7 +769,7 @@ static void test_export_qa_labels(void **state)
 	assert_null(strstr(s, "<li>qa/labels.png")); /* not among the pictures not drawn */
 	free(s);
 	/* uint16 gives the same bytes */
-	assert_int_equal(ctw_qa_write(L->ctx, &md, v16, d16, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v16, NULL, d16, NULL, NULL, 0), CTW_OK);
 	{
 		char pa[700], pb[700];
 		size_t na, nb;
@@ -796,11 +799,11 @@ static void test_export_qa_labels_none(void **state)
 	char pa[700], pb[700];
 	size_t na, nb;
 
-	assert_int_equal(ctw_qa_write(L->ctx, &md, v, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v, NULL, d, NULL, NULL, 0), CTW_OK);
 	assert_true(exists(d, "qa/labels.png"));
-	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, d, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, NULL, d, NULL, NULL, 0), CTW_OK);
 	assert_false(exists(d, "qa/labels.png"));
-	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, ref, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, NULL, NULL, ref, NULL, NULL, 0), CTW_OK);
 	assert_false(exists(ref, "qa/labels.png"));
 	snprintf(pa, sizeof(pa), "%s/report.html", d);
 	snprintf(pb, sizeof(pb), "%s/report.html", ref);
@@ -838,7 +841,7 @@ static void test_export_qa_labels_invalid(void **state)
 			bad.data = NULL;
 		else if (c == 4)
 			bad.direction[0][0] = NAN;
-		assert_int_equal(ctw_qa_write(L->ctx, &md, c == 0 ? f32 : &bad, d, NULL, NULL, 0), CTW_ERR_INVALID);
+		assert_int_equal(ctw_qa_write(L->ctx, &md, c == 0 ? f32 : &bad, NULL, d, NULL, NULL, 0), CTW_ERR_INVALID);
 		assert_non_null(strstr(ctw_errmsg(L->ctx), "label map"));
 		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", d); /* nothing half written */
 		assert_int_equal(system(cmd), 0);
@@ -852,7 +855,7 @@ static void test_export_qa_labels_invalid(void **state)
 			fault_alloc fa;
 			ctw_ctx *ctx = fault_ctx(&fa, n);
 			assert_non_null(ctx);
-			ret = ctw_qa_write(ctx, &md, v, d, NULL, NULL, 0);
+			ret = ctw_qa_write(ctx, &md, v, NULL, d, NULL, NULL, 0);
 			assert_true(ret == CTW_OK || ret == CTW_ERR_NOMEM);
 			ctw_ctx_free(ctx);
 			assert_int_equal(fa.live, 0);
@@ -861,6 +864,145 @@ static void test_export_qa_labels_invalid(void **state)
 		assert_true(exists(d, "qa/labels.png"));
 	}
 	ctw_volume_free(L->ctx, f32);
+	ctw_volume_free(L->ctx, v);
+	ctw_tetmesh_free(L->ctx, m);
+}
+
+/* An image of the shell on another grid (half the spacing, another origin; int16): 1000 inside the
+ * blood pool (r < 10 mm around the shell's centre), 100 elsewhere. */
+static ctw_volume *shell_image(ctw_ctx *ctx)
+{
+	const int64_t dim[3] = { 90, 70, 45 };
+	ctw_volume *im;
+	int64_t n = 0;
+	assert_int_equal(ctw_volume_new(ctx, dim, CTW_I16, &im), CTW_OK);
+	im->spacing[0] = 0.5;
+	im->spacing[1] = 0.75;
+	im->spacing[2] = 1.25;
+	im->origin[0] = -103.3;
+	im->origin[1] = 37.1;
+	im->origin[2] = -2.2;
+	for (int k = 0; k < 45; k++)
+		for (int j = 0; j < 70; j++)
+			for (int i = 0; i < 90; i++, n++) {
+				/* the labels' centre voxel (20, 15, 10) is at (-80, 62.5, 25) */
+				const double x = -103.3 + 0.5 * i + 80, y = 37.1 + 0.75 * j - 62.5, z = -2.2 + 1.25 * k - 25;
+				((int16_t *)im->data)[n] = (int16_t)(sqrt(x * x + y * y + z * z) < 10 ? 1000 : 100);
+			}
+	return im;
+}
+
+/* The image under the labels: bright blood pool, dark background, contours still solid; NULL as
+ * before; a bad image refused before anything is written. */
+static void test_export_qa_labels_image(void **state)
+{
+	lv *L = *state;
+	ctw_tetmesh *m;
+	const ctw_model md = tet_model(L->ctx, &m);
+	const char *d = fresh_dir("labels_img"), *dn = fresh_dir("labels_noimg"), *dn2 = fresh_dir("labels_noimg2");
+	ctw_volume *v = shell_volume(L->ctx, CTW_U8), *im = shell_image(L->ctx);
+	pic p;
+	char path[700], cmd[700];
+
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v, im, d, NULL, NULL, 0), CTW_OK);
+	read_pic(d, "labels.png", &p);
+	assert_non_null(strstr(p.frame, "underlay=image"));
+	for (int k = 0; k < 3; k++) {
+		char key[16];
+		int x0, y0, w, h;
+		snprintf(key, sizeof(key), "panel%d=", k);
+		const char *f = strstr(p.frame, key);
+		assert_non_null(f);
+		f = strstr(f, ":x0=");
+		assert_non_null(f);
+		assert_int_equal(sscanf(f, ":x0=%d:y0=%d:w=%d:h=%d", &x0, &y0, &w, &h), 4);
+		panel P = { x0, y0, x0 + w, y0 + h, x0 + 0.5 * w, y0 + 0.5 * h, 0 };
+		P.s = w / (k < 2 ? 41 * 1.0 : 31 * 1.5);
+		const unsigned char *blood = at_mm(&p, &P, 0, 0, 0), *bg = at_mm(&p, &P, -1, 0, 17.5),
+				    *myo = at_mm(&p, &P, -1, 0, 13);
+		/* blood pool: label tint over white; background outside the shell: pure grey (black) */
+		assert_true(blood[0] + blood[1] + blood[2] > 600);
+		assert_true(bg[0] == bg[1] && bg[1] == bg[2]);
+		assert_true(blood[0] + blood[1] + blood[2] > bg[0] + bg[1] + bg[2] + 300);
+		assert_true(bg[0] < 40);
+		/* the myocardium: its red over the dark image, not the plain label colour */
+		assert_true(myo[0] > myo[1] + 30 && !same(myo, C_LVM));
+		/* the contours as without the image, at the same radii */
+		for (int dir = 0; dir < 2; dir++) {
+			const double r1 = first_contour(&p, &P, dir ? -1 : 1, 0, 0);
+			const double r2 = first_contour(&p, &P, dir ? -1 : 1, 0, 13);
+			assert_true(r1 > 8 && r1 < 11);
+			assert_true(r2 > 14 && r2 < 17);
+		}
+	}
+	free(p.rgb);
+	snprintf(path, sizeof(path), "%s/report.html", d);
+	char *s = slurp(path, NULL);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "The image is shown under the labels"));
+	free(s);
+	/* image NULL: exactly the picture and report without the parameter (the pixels pinned by
+	 * test_export_qa_labels), and not the one with the image */
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v, NULL, dn, NULL, NULL, 0), CTW_OK);
+	assert_int_equal(ctw_qa_write(L->ctx, &md, v, NULL, dn2, NULL, NULL, 0), CTW_OK);
+	{
+		char pa[700], pb[700], pc[700];
+		size_t na, nb, nc;
+		snprintf(pa, sizeof(pa), "%s/qa/labels.png", dn);
+		snprintf(pb, sizeof(pb), "%s/qa/labels.png", dn2);
+		snprintf(pc, sizeof(pc), "%s/qa/labels.png", d);
+		char *sa = slurp(pa, &na), *sb = slurp(pb, &nb), *sc = slurp(pc, &nc);
+		assert_non_null(sa);
+		assert_non_null(sb);
+		assert_non_null(sc);
+		assert_int_equal(na, nb);
+		assert_memory_equal(sa, sb, na);
+		assert_true(na != nc || memcmp(sa, sc, na) != 0);
+		free(sa);
+		free(sb);
+		free(sc);
+		snprintf(pa, sizeof(pa), "%s/report.html", dn);
+		sa = slurp(pa, NULL);
+		assert_non_null(sa);
+		assert_null(strstr(sa, "image is shown"));
+		free(sa);
+		read_pic(dn, "labels.png", &p);
+		assert_null(strstr(p.frame, "underlay"));
+		free(p.rgb);
+	}
+	/* a bad image: CTW_ERR_INVALID naming it, nothing written (with or without labels) */
+	for (int c = 0; c < 4; c++) {
+		const char *db = fresh_dir("labels_img_bad");
+		ctw_volume bad = *im;
+		if (c == 0)
+			bad.dtype = (ctw_dtype)99;
+		else if (c == 1)
+			bad.dim[2] = 0;
+		else if (c == 2)
+			bad.spacing[0] = NAN;
+		else
+			bad.data = NULL;
+		assert_int_equal(ctw_qa_write(L->ctx, &md, c == 3 ? NULL : v, &bad, db, NULL, NULL, 0), CTW_ERR_INVALID);
+		assert_non_null(strstr(ctw_errmsg(L->ctx), "image"));
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", db);
+		assert_int_equal(system(cmd), 0);
+	}
+	/* allocation failures with the image: CTW_ERR_NOMEM, no leaks, until it succeeds */
+	{
+		const char *dm = fresh_dir("labels_img_nomem");
+		int ret = CTW_ERR_NOMEM;
+		for (long n = 2; n < 200 && ret == CTW_ERR_NOMEM; n++) {
+			fault_alloc fa;
+			ctw_ctx *ctx = fault_ctx(&fa, n);
+			assert_non_null(ctx);
+			ret = ctw_qa_write(ctx, &md, v, im, dm, NULL, NULL, 0);
+			assert_true(ret == CTW_OK || ret == CTW_ERR_NOMEM);
+			ctw_ctx_free(ctx);
+			assert_int_equal(fa.live, 0);
+		}
+		assert_int_equal(ret, CTW_OK);
+	}
+	ctw_volume_free(L->ctx, im);
 	ctw_volume_free(L->ctx, v);
 	ctw_tetmesh_free(L->ctx, m);
 }
@@ -892,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_export_qa_without_fields), cmocka_unit_test(test_export_qa_nomem),
 		cmocka_unit_test(test_export_qa_labels),         cmocka_unit_test(test_export_qa_labels_none),
 		cmocka_unit_test(test_export_qa_labels_invalid),
+		cmocka_unit_test(test_export_qa_labels_image),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
