@@ -6,13 +6,13 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fs.h"
+#include "workers_int.h"
 
 /* Step timings at debug level (-v -v): where a meshing run spends its time. */
 static double now_s(void)
@@ -795,13 +795,7 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		const int64_t nt = res->mesh->n_tets, nf = res->mesh->n_tris;
 		tag_part w[2] = { { res->mesh, g, h, o->biv, 0, nt / 2, 0, nf / 2 },
 				  { res->mesh, g, h, o->biv, nt / 2, nt, nf / 2, nf } };
-		pthread_t th;
-		int started = pthread_create(&th, NULL, tag_run, &w[1]) == 0;
-		tag_run(&w[0]);
-		if (started)
-			pthread_join(th, NULL);
-		else
-			tag_run(&w[1]);
+		ctw_run_workers(tag_run, w, sizeof(w[0]), 2);
 	}
 	step_done(ctx, "tags", &clock);
 	if ((ret = finish(ctx, res)))

@@ -10,11 +10,11 @@
  * file, never a read outside it. */
 #define _POSIX_C_SOURCE 200809L
 #include "mesh.h"
+#include "workers_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,6 @@
 #include <zlib.h>
 
 #define MAX_ARRAYS 128
-#define MAX_THREADS 8
 #define HEAD_MAX ((size_t)1 << 20) /* the XML head must end within the first MiB */
 
 enum { SEC_NONE, SEC_FIELD, SEC_POINTDATA, SEC_CELLDATA, SEC_POINTS, SEC_CELLS, SEC_POLYS, SEC_OTHER_CELLS };
@@ -324,24 +323,13 @@ static int array_bytes(vx *x, const xarray *a, uint64_t n_bytes, unsigned char *
 			off += csize[b];
 		}
 		{
-			long nc = sysconf(_SC_NPROCESSORS_ONLN);
-			int nt = nc < 1 ? 1 : nc > MAX_THREADS ? MAX_THREADS : (int)nc;
-			inflate_job jobs[MAX_THREADS];
-			pthread_t th[MAX_THREADS];
-			int started[MAX_THREADS] = { 0 };
+			int nt = ctw_worker_count();
+			inflate_job jobs[CTW_MAX_WORKERS];
 			if ((uint64_t)nt > nb)
 				nt = (int)nb;
 			for (int i = 0; i < nt; i++)
 				jobs[i] = (inflate_job){ p, coff, csize, dst, nb, bs, last, i, nt, 0 };
-			for (int i = 1; i < nt; i++)
-				started[i] = pthread_create(&th[i], NULL, inflate_blocks, &jobs[i]) == 0;
-			inflate_blocks(&jobs[0]);
-			for (int i = 1; i < nt; i++) {
-				if (started[i])
-					pthread_join(th[i], NULL);
-				else
-					inflate_blocks(&jobs[i]);
-			}
+			ctw_run_workers(inflate_blocks, jobs, sizeof(jobs[0]), nt);
 			for (int i = 0; i < nt; i++)
 				if (jobs[i].failed)
 					ret = ctw_error(x->ctx, CTW_ERR_FORMAT, x->path, "array '%s': corrupt zlib data", a->name);
@@ -641,13 +629,7 @@ out:
 	for (int i = 0; i < nf; i++)
 		ctw_field_free(ctx, fl[i]);
 	ctw_free(ctx, fl);
-	unmap_file(&x);
-	if (ret || !*handled) {
-		ctw_free(ctx, out->fields);
-		ctw_tetmesh_free(ctx, out->mesh);
-		memset(out, 0, sizeof(*out));
-		out->apex_node = -1;
-	}
+	unmap_file(&x); /* out is filled only once everything has been read */
 	return ret;
 }
 

@@ -12,9 +12,9 @@
  * byte count, then the bytes. Connectivity and offsets are Int32 (VTK reads any integer type). */
 #define _POSIX_C_SOURCE 200809L
 #include "mesh.h"
+#include "workers_int.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,6 @@
 
 #define BLOCK 32768        /* uncompressed bytes per block, as VTK */
 #define WINDOW 256         /* blocks compressed per round: 8 MiB in, bounded scratch memory */
-#define MAX_THREADS 8
 
 static int compress_on = 1; /* ctw_vtk_set_compression() */
 
@@ -86,12 +85,6 @@ static void *compress_blocks(void *arg)
 	return NULL;
 }
 
-static int n_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
-}
-
 static void put_u64(unsigned char *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -121,7 +114,7 @@ static int strategy_of(const xarr *a, unsigned char *scratch, size_t bound)
 static int pack(ctw_ctx *ctx, xarr *a, const char *path)
 {
 	const size_t nb = (a->bytes + BLOCK - 1) / BLOCK, bound = compressBound(BLOCK);
-	const int nt = n_threads();
+	const int nt = ctw_worker_count();
 	size_t cap = 8 * (3 + nb) + a->bytes / 2 + 64, used = 8 * (3 + nb);
 	unsigned char *scratch = ctw_malloc(ctx, WINDOW * bound);
 	uLong *len = ctw_malloc(ctx, sizeof(uLong) * WINDOW);
@@ -139,23 +132,12 @@ static int pack(ctw_ctx *ctx, xarr *a, const char *path)
 	for (size_t b0 = 0; b0 < nb; b0 += WINDOW) {
 		window w = { (const unsigned char *)a->data + b0 * BLOCK, 0, (int)(nb - b0 < WINDOW ? nb - b0 : WINDOW),
 			     0, scratch, bound, len, strategy };
-		worker k[MAX_THREADS];
-		pthread_t th[MAX_THREADS];
-		int started[MAX_THREADS] = { 0 };
+		worker k[CTW_MAX_WORKERS];
 		w.src_len = a->bytes - b0 * BLOCK < (size_t)w.n_blocks * BLOCK ? a->bytes - b0 * BLOCK : (size_t)w.n_blocks * BLOCK;
 		w.n_threads = nt < w.n_blocks ? nt : w.n_blocks;
 		for (int i = 0; i < w.n_threads; i++)
 			k[i] = (worker){ &w, i, 0 };
-		/* the caller is thread 0; a thread that cannot start is done by the caller afterwards */
-		for (int i = 1; i < w.n_threads; i++)
-			started[i] = pthread_create(&th[i], NULL, compress_blocks, &k[i]) == 0;
-		compress_blocks(&k[0]);
-		for (int i = 1; i < w.n_threads; i++) {
-			if (started[i])
-				pthread_join(th[i], NULL);
-			else
-				compress_blocks(&k[i]);
-		}
+		ctw_run_workers(compress_blocks, k, sizeof(k[0]), w.n_threads);
 		for (int i = 0; i < w.n_threads; i++)
 			if (k[i].failed) {
 				ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "zlib cannot compress array '%s'", a->name);

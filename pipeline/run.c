@@ -658,8 +658,6 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 		else if (!wret)
 			ctw_log(ctx, CTW_LOG_INFO, "export", "qa: %.2f s (beside the writers)", qj.seconds);
 		ctw_ctx_free(qj.ctx);
-		ctw_volume_free(ctx, img);
-		img = NULL;
 		if ((ret = wret))
 			goto out;
 	}
@@ -668,10 +666,9 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	if (j->labels) {
 		if ((ret = ctw_path_join(ctx, tmp, "labels.nii.gz", &path)) || (ret = copy_file(ctx, j->labels, path)))
 			goto out;
+		ctw_free(ctx, path);
+		path = NULL;
 	}
-
-	ctw_free(ctx, path);
-	path = NULL;
 
 	/* the record: inputs, parameters, every package file (but the record itself and the sums) */
 	if ((ret = add_input(ctx, self, j->prior ? "work/fibers" : "input mesh", j->mesh, j->mesh_hash)) ||
