@@ -83,6 +83,11 @@ CTW_API void ctw_ctx_set_progress(ctw_ctx *ctx, ctw_progress_fn fn, void *ud);
 /* Largest number of voxels a reader accepts before allocating (default 2^31). */
 CTW_API void ctw_ctx_set_max_voxels(ctw_ctx *ctx, int64_t n);
 CTW_API int64_t ctw_ctx_max_voxels(const ctw_ctx *ctx);
+/* A time limit for the work done with ctx from now (CLOCK_MONOTONIC): once it has passed,
+ * ctw_progress() returns non-zero (cancel) and a CTW_ERR_CANCELLED error set on ctx reads
+ * "<stage>: time limit of N s reached". 0 removes the limit. Worker contexts inherit it.
+ * CTW_ERR_INVALID for a negative, NaN or absurd value. */
+CTW_API int ctw_ctx_set_deadline(ctw_ctx *ctx, double seconds);
 /* The secret salt of de-identifying hashes (per installation or per cohort; at most 64 bytes,
  * copied). Without one, hashes are unsalted. */
 CTW_API void ctw_ctx_set_salt(ctw_ctx *ctx, const void *salt, size_t n);

@@ -1,9 +1,11 @@
 /* ctx.c: the context (status and message, log, progress/cancel, allocator) and its helpers. */
+#define _POSIX_C_SOURCE 200809L
 #include "ctw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ctw_ctx {
 	ctw_allocator alloc;
@@ -17,7 +19,17 @@ struct ctw_ctx {
 	int64_t max_voxels;
 	unsigned char salt[64];
 	size_t salt_len;
+	double deadline;     /* CLOCK_MONOTONIC seconds after which ctw_progress cancels; 0: none */
+	double limit_s;      /* the time limit it was set from, for the message                 */
+	int deadline_hit;    /* ctw_progress cancelled because of it                            */
 };
+
+static double monotonic_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void *std_malloc(void *ud, size_t n)
 {
@@ -66,6 +78,8 @@ ctw_ctx *ctw_ctx_new_worker(const ctw_ctx *parent)
 	ctx->max_voxels = parent->max_voxels;
 	memcpy(ctx->salt, parent->salt, sizeof(ctx->salt));
 	ctx->salt_len = parent->salt_len;
+	ctx->deadline = parent->deadline;
+	ctx->limit_s = parent->limit_s;
 	return ctx;
 }
 
@@ -98,6 +112,16 @@ int64_t ctw_ctx_max_voxels(const ctw_ctx *ctx)
 	return ctx->max_voxels;
 }
 
+int ctw_ctx_set_deadline(ctw_ctx *ctx, double seconds)
+{
+	if (!(seconds >= 0) || seconds > 1e9)
+		return ctw_error(ctx, CTW_ERR_INVALID, NULL, "a time limit is 0 (none) to 1e9 seconds, not %g", seconds);
+	ctx->limit_s = seconds;
+	ctx->deadline = seconds > 0 ? monotonic_now() + seconds : 0;
+	ctx->deadline_hit = 0;
+	return CTW_OK;
+}
+
 void ctw_ctx_set_salt(ctw_ctx *ctx, const void *salt, size_t n)
 {
 	ctx->salt_len = n < sizeof(ctx->salt) ? n : sizeof(ctx->salt);
@@ -115,6 +139,12 @@ int ctw_verror(ctw_ctx *ctx, ctw_status code, const char *domain, const char *fm
 	size_t off = 0;
 
 	ctx->status = code;
+	if (code == CTW_ERR_CANCELLED && ctx->deadline_hit) {
+		/* the stage stopped because its time ran out: say so, not just "cancelled" */
+		snprintf(ctx->msg, sizeof(ctx->msg), "%s%stime limit of %g s reached", domain && *domain ? domain : "",
+			 domain && *domain ? ": " : "", ctx->limit_s);
+		return code;
+	}
 	if (domain && *domain) {
 		int n = snprintf(ctx->msg, sizeof(ctx->msg), "%s: ", domain);
 		off = n < 0 ? 0 : (size_t)n < sizeof(ctx->msg) ? (size_t)n : sizeof(ctx->msg) - 1;
@@ -166,6 +196,11 @@ int ctw_progress(ctw_ctx *ctx, const char *stage, double done, double total)
 {
 	double f = total > 0 ? done / total : 1.0;
 
+	if (ctx->deadline > 0 && monotonic_now() > ctx->deadline) {
+		ctx->deadline_hit = 1;
+		ctw_error(ctx, CTW_ERR_CANCELLED, stage, "time limit reached");
+		return 1;
+	}
 	if (!ctx->progress_fn)
 		return 0;
 	return ctx->progress_fn(ctx->progress_ud, stage, f < 0 ? 0 : f > 1 ? 1 : f);

@@ -51,3 +51,18 @@ finish() {
 	[ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
 	echo ok
 }
+
+# need_data [SUBDIR]: true when $CTW_DATA (../shared/data)[/SUBDIR] is there. Without it: with
+# CI=true the test fails (CI must have the data); otherwise says 'skip: ...' once and returns 1,
+# so `need_data x || { finish; exit; }` or `if need_data x; then ...; fi` skip the part that reads it.
+# A script reading only the data calls `need_data || exit 0` first (the skip is its whole result).
+need_data() {
+	d="$CTW_DATA${1:+/$1}"
+	[ -e "$d" ] && return 0
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL: $d missing (CI=true needs ../shared/data)" >&2
+		exit 1
+	fi
+	echo "skip: no $d (../shared/data is not here)"
+	return 1
+}
