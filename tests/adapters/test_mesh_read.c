@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "../unit/shared_data.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -521,6 +522,7 @@ static void test_mesh_read_vtk_files(void **state)
 	ctw_mesh_in in;
 	const char *p = tmp_path("legacy.vtk");
 	(void)state;
+	NEED_SHARED(LDRB);
 
 	write_file(p, legacy, sizeof(legacy) - 1);
 	assert_int_equal(ctw_vtk_read_vtu(ctx, p, &in), CTW_OK);
@@ -582,8 +584,7 @@ static void test_mesh_read_ldrb_msh(void **state)
 	double t0, dt, dmax = 0;
 	(void)state;
 
-	if (access(LDRB "/lv.msh", R_OK)) {
-		print_message("no %s: skipped\n", LDRB "/lv.msh");
+	if (!shared_data_present(LDRB "/lv.msh")) {
 		skip();
 	}
 	if (!facet_counts(ref))
@@ -898,6 +899,7 @@ static void test_mesh_read_bad_msh(void **state)
 	char *lv, *at;
 	bin b;
 	(void)state;
+	NEED_SHARED(LDRB);
 
 	bad_msh("v22.msh", edit(ok, "4.1 0 8", "2.2 0 8"), "line 2 in $MeshFormat: MSH version '2.2' is not supported");
 	bad_msh("v40.msh", edit(ok, "4.1 0 8", "4 0 8"), "'4'");

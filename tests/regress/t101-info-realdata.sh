@@ -1,6 +1,7 @@
 # t101: `cardiotwin info` on real data, against the size, spacing and orientation that
 # ../shared/data/SOURCES.md gives. Pins issue #2 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
+need_data || exit 0
 
 ts="$CTW_DATA/totalsegmentator/tests/reference_files"
 # check PATH SIZE SPACING ORIENTATION PIXEL

@@ -3,6 +3,7 @@
 # independent DICOM reader (pydicom) and NIfTI reader (VTK), and the expert contours rasterised at
 # end-diastole against the polygon areas. Pins issue #3 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
+need_data sunnybrook_scd || exit 0
 
 sb="$CTW_DATA/sunnybrook_scd/final_data"
 export CTW_SALT_FILE="$T/salt"

@@ -2,6 +2,7 @@
 # missing pixel data, broken series): each gives exit 2 and one error naming the file or the
 # directory at fault, never a crash, and no output file. Pins issue #3 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
+need_data sunnybrook_scd || exit 0
 
 export CTW_SALT_FILE="$T/salt"
 head -c 32 /dev/urandom >"$CTW_SALT_FILE"

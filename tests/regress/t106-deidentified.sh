@@ -5,6 +5,7 @@
 # times, device serial number and every UID (and the unsalted SHA-256 of the UIDs): none may
 # appear. Pins issue #3 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
+need_data sunnybrook_scd || exit 0
 
 sb="$CTW_DATA/sunnybrook_scd/final_data"
 export CTW_SALT_FILE="$T/salt"

@@ -4,6 +4,7 @@
 # dates, ...) change nothing; invalid UIDs (leading zeros, as in Sunnybrook) are read.
 # Pins issue #3 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
+need_data sunnybrook_scd || exit 0
 
 export CTW_SALT_FILE="$T/salt"
 head -c 32 /dev/urandom >"$CTW_SALT_FILE"

@@ -8,6 +8,7 @@
 # input surface (true point-to-triangle distance). Edge length 1.5 mm: about 4 s and 250 000
 # tetrahedra on 2 cores (1 mm, the default: about 10 s and 750 000). Pins issue #5 (2026-11-24).
 . "$CTW_SRC/tests/regress/lib.sh"
+need_data vampy || exit 0
 
 la="$CTW_DATA/vampy/models/atrium/atrium.vtp"
 q() {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "shared_data.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -310,6 +311,7 @@ static void test_contours_area(void **state)
 	double line[] = { 0, 0, 1, 1, 2, 2 };
 	ctw_contour c;
 	(void)state;
+	NEED_SHARED(SCD_CONTOURS);
 
 	c = poly(rect, 4);
 	assert_true(fabs(ctw_contour_area(&c) - 32) < 1e-12);
@@ -436,6 +438,7 @@ static void test_contours_sunnybrook_hf_i_1(void **state)
 {
 	const scd_case k = { "SC-HF-I-1", 18, 9, 8, 19 };
 	(void)state;
+	NEED_SHARED(SCD_CONTOURS);
 	check_case(&k);
 }
 
@@ -443,6 +446,7 @@ static void test_contours_sunnybrook_hf_i_4(void **state)
 {
 	const scd_case k = { "SC-HF-I-4", 20, 10, 7, 20 };
 	(void)state;
+	NEED_SHARED(SCD_CONTOURS);
 	check_case(&k);
 }
 
@@ -452,6 +456,7 @@ static void test_contours_sunnybrook_both_cases(void **state)
 	ctw_ctx *ctx = ctw_ctx_new();
 	ctw_contour_set *s;
 	(void)state;
+	NEED_SHARED(SCD_CONTOURS);
 	assert_int_equal(ctw_contours_read_dir(ctx, SCD_CONTOURS "/", &s), CTW_OK);
 	assert_int_equal(s->n, 57);
 	ctw_contour_set_free(ctx, s);
@@ -594,6 +599,7 @@ static void test_contours_alloc_faults(void **state)
 {
 	long n;
 	(void)state;
+	NEED_SHARED(SCD_CONTOURS);
 
 	for (n = 2;; n++) { /* allocation 1 is the context itself */
 		fault_alloc f;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "shared_data.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,9 +40,11 @@ static void test_dicom_parse_sunnybrook(void **state)
 {
 	ctw_dicom_file f;
 	size_t n;
-	unsigned char *b = slurp(SCD101 "/1.dcm", &n);
+	unsigned char *b;
 	double nrm;
 	(void)state;
+	NEED_SHARED(SCD101);
+	b = slurp(SCD101 "/1.dcm", &n);
 	assert_int_equal(ctw_dicom_parse(b, n, &f), 1);
 	assert_int_equal(f.rows, 256);
 	assert_int_equal(f.cols, 256);
@@ -62,8 +65,10 @@ static void test_dicom_parse_every_truncation(void **state)
 {
 	ctw_dicom_file f;
 	size_t n, k, step;
-	unsigned char *b = slurp(SCD101 "/2.dcm", &n), *c;
+	unsigned char *b, *c;
 	(void)state;
+	NEED_SHARED(SCD101);
+	b = slurp(SCD101 "/2.dcm", &n);
 	/* every length through the header, then every 97th byte through the pixel data */
 	for (k = 0; k < n; k += step) {
 		int r;
@@ -96,6 +101,7 @@ static void test_dicom_scan_sunnybrook_dir(void **state)
 	ctw_ctx *ctx = ctw_ctx_new();
 	ctw_dicom_scan *s;
 	(void)state;
+	NEED_SHARED(SCD101);
 	assert_int_equal(ctw_dicom_scan_dir(ctx, SCD101, &s), CTW_OK);
 	assert_int_equal(s->n_files, 240);
 	assert_int_equal(s->n_series, 1);
