@@ -9,7 +9,7 @@
 
 #include "ctw.h"
 
-#define MAX_OPTS 24
+#define MAX_OPTS 48
 
 typedef struct opt {
 	const char *name;  /* "--spacing"; a leading "-x|" gives a short alias: "-o|--output" */
@@ -26,6 +26,9 @@ typedef struct command {
 } command;
 
 extern int cli_verbosity; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
+/* Set by run for a dry pass: a command checks its options and returns CTW_OK before touching
+ * any file, so every stage's options are checked before the first stage runs. */
+extern int cli_check_only;
 extern const command cli_commands[];
 extern int cli_argc;     /* the whole command line, for provenance */
 extern char **cli_argv;

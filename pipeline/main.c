@@ -25,6 +25,7 @@
 #include "cli.h"
 
 int cli_verbosity = 1;
+int cli_check_only; /* run's dry pass: commands return after checking their options */
 int cli_argc;
 char **cli_argv; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
 static const char *salt_file; /* --salt-file, else $CTW_SALT_FILE, else the installation's */
@@ -381,6 +382,14 @@ int cli_beside(ctw_ctx *ctx, const char *out, const char *ext, char **path)
 	return CTW_OK;
 }
 
+/* An -o name a NIfTI writer accepts: a usage error saying which extensions are, otherwise. */
+static int check_nifti_out(ctw_ctx *ctx, const char *cmd, const char *out)
+{
+	if (cli_ends_with(out, ".nii.gz") || cli_ends_with(out, ".nii"))
+		return CTW_OK;
+	return ctw_error(ctx, CTW_ERR_INVALID, cmd, "-o '%s': the output is a NIfTI file, its name ends in .nii.gz or .nii", out);
+}
+
 int cli_write_text(ctw_ctx *ctx, const char *path, const char *text)
 {
 	char *tmp = NULL;
@@ -436,8 +445,10 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	int ret;
 
 	(void)argc;
-	if (!out || (!cli_ends_with(out, ".nii.gz") && !cli_ends_with(out, ".nii")))
+	if (!out)
 		return ctw_error(ctx, CTW_ERR_INVALID, "convert", "-o OUT.nii.gz (or .nii) is required");
+	if ((ret = check_nifti_out(ctx, "convert", out)))
+		return ret;
 	ro.series = vals[1];
 	ro.allow_gaps = vals[3] != NULL;
 	if ((ret = cli_parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = cli_use_salt(ctx)))
@@ -505,9 +516,11 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	(void)argv;
 	if (!dicom || !cdir || !out)
 		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "--dicom, --contours and -o are required");
-	if (!cli_ends_with(out, ".nii.gz") && !cli_ends_with(out, ".nii"))
-		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "-o names a .nii.gz or .nii file");
-	if ((ret = cli_parse_phase(ctx, "contours", vals[2], &phase)) || (ret = cli_use_salt(ctx)) ||
+	if ((ret = check_nifti_out(ctx, "contours", out)))
+		return ret;
+	if ((ret = cli_parse_phase(ctx, "contours", vals[2], &phase)) || cli_check_only)
+		return ret;
+	if ((ret = cli_use_salt(ctx)) ||
 	    (ret = ctw_contours_read_dir(ctx, cdir, &cs)) || (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) ||
 	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[3], &s)))
 		goto out;
@@ -610,8 +623,10 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 
 	(void)argc;
 	(void)argv;
-	if (!vals[1] || !out || (!cli_ends_with(out, ".nii.gz") && !cli_ends_with(out, ".nii")))
+	if (!vals[1] || !out)
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--labels PATH and -o OUT.nii.gz are required");
+	if ((ret = check_nifti_out(ctx, "segment", out)))
+		return ret;
 	if (vals[2] && vals[3])
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "give --preset or --map, not both");
 	so.preset = vals[3] ? NULL : vals[2] ? vals[2] : "auto";
@@ -639,6 +654,8 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	so.fill_holes = !vals[11];
 	so.separate = !vals[12];
 	so.base_plane = !vals[13];
+	if (cli_check_only)
+		return CTW_OK;
 	if (vals[0]) { /* only the image's grid is needed */
 		if ((ret = ctw_image_read_info(ctx, vals[0], NULL, &info)))
 			return ret;
@@ -886,6 +903,8 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			tag_of[id] = tag_from_name(eq + 1);
 		}
 	}
+	if (cli_check_only)
+		return CTW_OK;
 	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
 		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
 
@@ -1048,6 +1067,10 @@ static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			    : vals[11] && !strcmp(vals[11], "amg") ? CTW_PC_AMG : CTW_PC_JACOBI;
 	if ((ret = ctw_fiber_opts_check(ctx, &fo)))
 		return ret;
+	if (vals[9] && (ret = cli_parse_u64(ctx, "fibers", "--apex", vals[9], &(uint64_t){ 0 })))
+		return ret;
+	if (cli_check_only)
+		return CTW_OK;
 	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
 		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
 
@@ -1152,6 +1175,8 @@ static int cmd_phantom(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	    (vals[3] && (ret = cli_parse_double(ctx, "phantom", "--noise", vals[3], 0, 1e4, &o.noise_sd))) ||
 	    (vals[4] && (ret = cli_parse_u64(ctx, "phantom", "--seed", vals[4], &o.seed))))
 		return ret;
+	if (cli_check_only)
+		return CTW_OK;
 	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
 		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
 
@@ -1247,12 +1272,17 @@ static void print_usage(FILE *f)
 		   "                  [--max-voxels N] <command> [<args>]\n\n"
 		   "commands:\n");
 	for (i = 0; i < cli_n_commands; i++) {
-		const char *nl = strchr(cli_commands[i].summary, '\n');
-		fprintf(f, "  %-10s %.*s\n", cli_commands[i].name,
-			nl ? (int)(nl - cli_commands[i].summary) : (int)strlen(cli_commands[i].summary),
-			cli_commands[i].summary);
+		/* the whole description, its continuation lines under its first */
+		const char *p = cli_commands[i].summary, *nl;
+		fprintf(f, "  %-10s ", cli_commands[i].name);
+		while ((nl = strchr(p, '\n'))) {
+			fprintf(f, "%.*s\n  %-10s ", (int)(nl - p), p, "");
+			p = nl + 1;
+		}
+		fprintf(f, "%s\n", p);
 	}
-	fprintf(f, "\n'cardiotwin <command> --help' describes a command.\n");
+	fprintf(f, "  %-10s %s\n", "help", "Describe a command: 'cardiotwin help COMMAND' (= 'cardiotwin COMMAND --help').");
+	fprintf(f, "\n'cardiotwin help <command>' or 'cardiotwin <command> --help' describes a command.\n");
 }
 
 int main(int argc, char **argv)
@@ -1287,6 +1317,18 @@ int main(int argc, char **argv)
 	if (a >= argc) {
 		print_usage(stderr);
 		return 1;
+	}
+	if (!strcmp(argv[a], "help")) { /* help [COMMAND]: COMMAND --help; alone: this usage */
+		if (a + 1 >= argc) {
+			print_usage(stdout);
+			return 0;
+		}
+		if (a + 2 < argc)
+			return cli_usage_error(NULL, "help takes one command, not '%s' too", argv[a + 2]);
+		if (!(c = cli_find(argv[a + 1])))
+			return cli_usage_error(NULL, "unknown command '%s'", argv[a + 1]);
+		print_help(c);
+		return 0;
 	}
 	for (i = 0; i < cli_n_commands; i++)
 		if (!strcmp(argv[a], cli_commands[i].name))

@@ -1002,6 +1002,8 @@ int cli_cmd_verify(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 
 	(void)argc;
 	(void)vals;
+	if (access(argv[0], F_OK) != 0)
+		return ctw_error(ctx, CTW_ERR_IO, argv[0], "no such package: the directory does not exist");
 	if (!ctw_is_dir(argv[0]))
 		return ctw_error(ctx, CTW_ERR_IO, argv[0], "is not a package directory");
 	if (ctw_check_sha256sums(ctx, argv[0]))
@@ -1032,6 +1034,7 @@ typedef struct run_spec {
 	char *image, *series, *phase, *labels, *preset, *map, *contours;
 	char *model;
 	strv phantom_args, seg_args, mesh_args, fib_args;
+	int phantom_line, seg_line, mesh_line, fib_line; /* of those elements in the case file */
 	char *formats;
 } run_spec;
 
@@ -1094,6 +1097,42 @@ static char *attr(xmlNodePtr n, const char *name)
 	return (char *)xmlGetProp(n, BAD_CAST name);
 }
 
+/* A case file has no DOCTYPE: no entity is declared, expanded or loaded (an external one would
+ * read a file, XXE; a nested one would grow without bound). Parsed without substitution, DTD
+ * loading or network; the line of the DOCTYPE or of the first undefined entity otherwise. */
+static int case_no_dtd(ctw_ctx *ctx, const char *path)
+{
+	xmlDocPtr doc;
+	int line = 0;
+
+	xmlResetLastError();
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		const xmlError *e = xmlGetLastError();
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "not well-formed XML");
+		msg[strcspn(msg, "\n")] = '\0';
+		if (e && e->line > 0)
+			return ctw_error(ctx, CTW_ERR_FORMAT, NULL, "%s:%d: %s", path, e->line, msg);
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "%s", msg);
+	}
+	if (doc->intSubset || doc->extSubset) {
+		/* the DTD node has no line: the line of "<!DOCTYPE" in the text */
+		FILE *f = fopen(path, "rb");
+		char buf[4096];
+		line = 1;
+		while (f && fgets(buf, sizeof(buf), f) && !strstr(buf, "<!DOCTYPE"))
+			line += strchr(buf, '\n') != NULL;
+		if (f)
+			fclose(f);
+	}
+	xmlFreeDoc(doc);
+	if (line)
+		return ctw_error(ctx, CTW_ERR_FORMAT, NULL, "%s:%d: a case file has no DOCTYPE (entities are not expanded); "
+				 "write the values themselves", path, line);
+	return CTW_OK;
+}
+
 /* Reads a case file validated against cases/case.xsd (the line and the problem otherwise). */
 static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 {
@@ -1103,7 +1142,7 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 
 	if (!ctw_is_file(path))
 		return ctw_error(ctx, CTW_ERR_IO, path, "no such case file");
-	if ((ret = ctw_xml_validate(ctx, path, xsd)))
+	if ((ret = case_no_dtd(ctx, path)) || (ret = ctw_xml_validate(ctx, path, xsd)))
 		return ret;
 	if (!(doc = xmlReadFile(path, NULL, XML_PARSE_NONET)))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "not well-formed XML");
@@ -1122,6 +1161,7 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 					continue;
 				if (!strcmp((const char *)c->name, "phantom")) {
 					a = attr(c, "kind");
+					s->phantom_line = (int)xmlGetLineNo(c);
 					ret = set_str(ctx, &s->phantom, a);
 					if (!ret)
 						ret = attrs_to_args(ctx, c, &s->phantom_args, "kind");
@@ -1146,10 +1186,13 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 			ret = set_str(ctx, &s->model, (const char *)v);
 			xmlFree(v);
 		} else if (!strcmp(name, "segment")) {
+			s->seg_line = (int)xmlGetLineNo(n);
 			ret = attrs_to_args(ctx, n, &s->seg_args, NULL);
 		} else if (!strcmp(name, "mesh")) {
+			s->mesh_line = (int)xmlGetLineNo(n);
 			ret = attrs_to_args(ctx, n, &s->mesh_args, NULL);
 		} else if (!strcmp(name, "fibers")) {
+			s->fib_line = (int)xmlGetLineNo(n);
 			ret = attrs_to_args(ctx, n, &s->fib_args, NULL);
 		} else if (!strcmp(name, "export")) {
 			char *f = attr(n, "formats");
@@ -1253,6 +1296,88 @@ static const char *output_hash(const run_state *rs, int si)
 	return tab && strlen(tab + 1) == 64 ? tab + 1 : NULL;
 }
 
+/* One stage of a run, planned before any runs. */
+typedef struct stage_plan {
+	const char *cmd;          /* the subcommand, NULL: no such stage in this run       */
+	strv args;                /* the run's own options (inputs, output, model)          */
+	const char *in[4];        /* label, path pairs hashed into the stage's key          */
+	int n_in;
+	const char *output, *label;
+	const strv *case_args;    /* the case file's attributes as options, or NULL         */
+	int case_line;            /* of the stage's element in the case file                */
+} stage_plan;
+
+static int strv_cat(ctw_ctx *ctx, strv *dst, const strv *src)
+{
+	int ret = CTW_OK;
+	for (int i = 0; src && i < src->n && !ret; i++)
+		ret = strv_add(ctx, dst, src->v[i]);
+	return ret;
+}
+
+/* The stage's command in check-only mode on base + extra[from, to) + more (NULL: none). */
+static int check_args(ctw_ctx *ctx, const stage_plan *p, const strv *extra, int from, int to, const strv *more)
+{
+	const command *c = cli_find(p->cmd);
+	const char *vals[MAX_OPTS] = { NULL };
+	char *argv[128];
+	int n = 0, npos, ret;
+
+	if (p->args.n + (to - from) + (more ? more->n : 0) > 128)
+		return ctw_error(ctx, CTW_ERR_INVALID, p->cmd, "too many options");
+	for (int i = 0; i < p->args.n; i++)
+		argv[n++] = p->args.v[i];
+	for (int i = from; i < to; i++)
+		argv[n++] = extra->v[i];
+	for (int i = 0; more && i < more->n; i++)
+		argv[n++] = more->v[i];
+	if ((npos = cli_parse_opts(c, n, argv, vals)) < 0)
+		return ctw_error(ctx, CTW_ERR_INVALID, p->cmd, "bad options for the %s stage (see above)", p->cmd);
+	cli_check_only = 1;
+	ret = c->run(ctx, npos, argv, vals);
+	cli_check_only = 0;
+	return ret;
+}
+
+/* Checks a stage's options without running it: each case-file attribute alone (a bad one is the
+ * case file's fault: exit 2 with its line), the command line's, then all together. */
+static int check_plan(ctw_ctx *ctx, const run_state *rs, const stage_plan *p, const strv *cl)
+{
+	const strv *ca = p->case_args;
+	int ret;
+
+	for (int i = 0, j; ca && i < ca->n; i = j) {
+		j = i + 1;
+		if (j < ca->n && strncmp(ca->v[j], "--", 2))
+			j++; /* the attribute's value */
+		int overridden = 0; /* by the command line: the case file's value is not used */
+		for (int k = 0; k < cl->n; k++)
+			overridden |= !strcmp(cl->v[k], ca->v[i]);
+		if (!overridden && (ret = check_args(ctx, p, ca, i, j, NULL))) {
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", ctw_errmsg(ctx));
+			return ctw_error(ctx, CTW_ERR_FORMAT, NULL, "%s:%d: %s", rs->casefile ? rs->casefile : "case file",
+					 p->case_line, msg);
+		}
+	}
+	if ((ret = check_args(ctx, p, cl, 0, cl->n, NULL)))
+		return ret;
+	return check_args(ctx, p, ca ? ca : cl, 0, ca ? ca->n : 0, cl);
+}
+
+/* Options of the stages that run takes on its own command line (as a case file does): the
+ * stage each goes to. */
+static const struct {
+	const char *name;
+	int stage;
+} stage_opt[] = { { "--spacing", 0 },	    { "--noise", 0 },	      { "--seed", 0 },	       { "--iso", 1 },
+		  { "--sigma", 1 },	    { "--rv-wall", 1 },	      { "--min-wall", 1 },     { "--pad", 1 },
+		  { "--no-components", 1 }, { "--no-fill-holes", 1 }, { "--no-separate", 1 },  { "--no-base-plane", 1 },
+		  { "--edge-length", 2 },   { "--smooth", 2 },	      { "--radius-edge", 2 },  { "--min-dihedral", 2 },
+		  { "--timeout", 2 },	    { "--mode", 3 },	      { "--alpha-endo", 3 },   { "--alpha-epi", 3 },
+		  { "--beta-endo", 3 },	    { "--beta-epi", 3 },      { "--rv-angles", 3 },    { "--septum-angles", 3 },
+		  { "--tolerance", 3 },	    { "--precond", 3 },	      { "--threads", 3 },      { "--apex", 3 } };
+
 const opt cli_run_opts[] = {
 	{ "--image", "PATH", NULL, "the image (DICOM directory or image file)" },
 	{ "--labels", "PATH", NULL, "a label map of the image" },
@@ -1266,6 +1391,35 @@ const opt cli_run_opts[] = {
 	{ "--formats", "LIST", "all", "export formats (overrides the case file)" },
 	{ "--from", "STAGE", NULL, "redo from this stage: input, segment, mesh, fibers, export" },
 	{ "-o|--output", "OUT", NULL, "output directory: OUT/<case-id>/ is the package (required)" },
+	{ "--series", "S", NULL, "DICOM series, when the image directory holds several" },
+	/* the stages' own options (see stage_opt): 'cardiotwin <stage> --help' describes them */
+	{ "--spacing", "MM", NULL, "phantom: voxel size" },
+	{ "--noise", "SD", NULL, "phantom: noise in HU" },
+	{ "--seed", "N", NULL, "phantom: seed of the noise" },
+	{ "--iso", "MM|auto", NULL, "segment: isotropic resampling" },
+	{ "--sigma", "MM", NULL, "segment: Gaussian of the resampling" },
+	{ "--rv-wall", "MM", NULL, "segment: RV wall added when not segmented" },
+	{ "--min-wall", "MM", NULL, "segment: myocardium closing an open blood pool" },
+	{ "--pad", "N", NULL, "segment: voxels of background around the map" },
+	{ "--no-components", NULL, NULL, "segment: keep islands" },
+	{ "--no-fill-holes", NULL, NULL, "segment: keep holes" },
+	{ "--no-separate", NULL, NULL, "segment: no wall between touching blood pools" },
+	{ "--no-base-plane", NULL, NULL, "segment: no base plane and no cut" },
+	{ "--smooth", "N", NULL, "mesh: smoothing iterations" },
+	{ "--radius-edge", "R", NULL, "mesh: TetGen's largest radius-edge ratio" },
+	{ "--min-dihedral", "DEG", NULL, "mesh: TetGen's smallest dihedral angle" },
+	{ "--timeout", "S", NULL, "mesh: TetGen's time limit (the global --timeout bounds every stage)" },
+	{ "--mode", "linear|bayer", NULL, "fibers: LDRB rule" },
+	{ "--alpha-endo", "DEG", NULL, "fibers: helix angle at the endocardium" },
+	{ "--alpha-epi", "DEG", NULL, "fibers: helix angle at the epicardium" },
+	{ "--beta-endo", "DEG", NULL, "fibers: sheet angle at the endocardium" },
+	{ "--beta-epi", "DEG", NULL, "fibers: sheet angle at the epicardium" },
+	{ "--rv-angles", "AE,AP,BE,BP", NULL, "fibers: RV free-wall angles" },
+	{ "--septum-angles", "AE,AP,BE,BP", NULL, "fibers: septum angles" },
+	{ "--tolerance", "RTOL", NULL, "fibers: CG relative residual" },
+	{ "--precond", "auto|jacobi|ssor|amg", NULL, "fibers: CG preconditioner" },
+	{ "--threads", "N", NULL, "fibers: threads" },
+	{ "--apex", "NODE", NULL, "fibers: apex node" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -1283,8 +1437,11 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	char *pkg = NULL, *inp = NULL, *labels = NULL, *meshd = NULL, *fibd = NULL, *raw = NULL, *ph_image = NULL;
 	const char *out = vals[11];
 	unsigned formats = CTW_FMT_ALL;
+	stage_plan plan[4];
+	strv cl_args[4] = { { 0 } };
 	int ret;
 
+	memset(plan, 0, sizeof(plan));
 	memset(&sp, 0, sizeof(sp));
 	memset(&rs, 0, sizeof(rs));
 	rs.from = N_STAGES;
@@ -1322,8 +1479,25 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 				"give a case file, or --phantom KIND, or --image PATH with --labels PATH or --contours DIR");
 		goto out;
 	}
-	if (vals[8] && ((ret = add2(ctx, &sp.mesh_args, "--edge-length", vals[8]))))
+	if (vals[12] && (ret = set_str(ctx, &sp.series, vals[12])))
 		goto out;
+	/* the stages' options given to run: after the case file's, so they win */
+	for (int k = 8; cli_run_opts[k].name; k++) {
+		int st = -1;
+		for (size_t m = 0; m < sizeof(stage_opt) / sizeof(stage_opt[0]); m++)
+			if (!strcmp(stage_opt[m].name, cli_run_opts[k].name))
+				st = stage_opt[m].stage;
+		if (st < 0 || !vals[k])
+			continue;
+		if (st == 0 && !sp.phantom) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "%s is an option of the phantom (--phantom KIND)",
+					cli_run_opts[k].name);
+			goto out;
+		}
+		if ((ret = cli_run_opts[k].value ? add2(ctx, &cl_args[st], cli_run_opts[k].name, vals[k])
+						 : strv_add(ctx, &cl_args[st], cli_run_opts[k].name)))
+			goto out;
+	}
 	if (sp.formats && (ret = ctw_formats_parse(ctx, sp.formats, &formats)))
 		goto out;
 	if (vals[10] && (rs.from = stage_index(vals[10])) < 0) {
@@ -1334,7 +1508,7 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		ret = ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
 		goto out;
 	}
-	if ((ret = ctw_mkdir_p(ctx, out)) || (ret = ctw_path_join(ctx, out, sp.id, &pkg)))
+	if ((ret = ctw_path_join(ctx, out, sp.id, &pkg)))
 		goto out;
 	{
 		char buf[8200];
@@ -1344,75 +1518,65 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			goto out;
 		}
 	}
-	if ((ret = ctw_mkdir_p(ctx, rs.work)) || (ret = ctw_path_join(ctx, rs.work, "input", &inp)) ||
-	    (ret = ctw_path_join(ctx, rs.work, "labels.nii.gz", &labels)) || (ret = ctw_path_join(ctx, rs.work, "mesh", &meshd)) ||
-	    (ret = ctw_path_join(ctx, rs.work, "fibers", &fibd)))
+	if ((ret = ctw_path_join(ctx, rs.work, "input", &inp)) || (ret = ctw_path_join(ctx, rs.work, "labels.nii.gz", &labels)) ||
+	    (ret = ctw_path_join(ctx, rs.work, "mesh", &meshd)) || (ret = ctw_path_join(ctx, rs.work, "fibers", &fibd)))
 		goto out;
 
-	/* input: the phantom, or Sunnybrook contours rasterised; an image with labels needs none */
+	/* the plan: each stage's command and its options (the run's own, then the case file's, then
+	 * the command line's, which win) */
 	const char *seg_labels = sp.labels, *seg_image = sp.image, *seg_preset = sp.preset;
+	memset(plan, 0, sizeof(plan));
 	if (sp.phantom) {
-		if ((ret = add2(ctx, &a, "--kind", sp.phantom)) || (ret = add2(ctx, &a, "-o", inp)))
+		if ((ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)) || (ret = ctw_path_join(ctx, inp, "image.nii.gz", &ph_image)))
 			goto out;
-		for (int i = 0; i < sp.phantom_args.n; i++)
-			if ((ret = strv_add(ctx, &a, sp.phantom_args.v[i])))
-				goto out;
-		if ((ret = run_stage(ctx, &rs, 0, "phantom", &a, NULL, 0, inp, "work/input")) ||
-		    (ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)) || (ret = ctw_path_join(ctx, inp, "image.nii.gz", &ph_image)))
+		plan[0] = (stage_plan){ "phantom", { 0 }, { NULL }, 0, inp, "work/input", &sp.phantom_args, sp.phantom_line };
+		if ((ret = add2(ctx, &plan[0].args, "--kind", sp.phantom)) || (ret = add2(ctx, &plan[0].args, "-o", inp)))
 			goto out;
 		seg_labels = raw, seg_image = ph_image, seg_preset = "canonical";
 	} else if (sp.contours) {
-		const char *in[4] = { "input image", sp.image, "input contours", sp.contours };
-		if ((ret = ctw_mkdir_p(ctx, inp)) || (ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)) ||
-		    (ret = add2(ctx, &a, "--dicom", sp.image)) || (ret = add2(ctx, &a, "--contours", sp.contours)) ||
-		    (ret = add2(ctx, &a, "--phase", sp.phase ? sp.phase : "ed")) || (ret = add2(ctx, &a, "-o", raw)) ||
-		    (sp.series && (ret = add2(ctx, &a, "--series", sp.series))) ||
-		    (ret = run_stage(ctx, &rs, 0, "contours", &a, in, 2, raw, "work/input/labels.nii.gz")))
+		if ((ret = ctw_path_join(ctx, inp, "labels.nii.gz", &raw)))
+			goto out;
+		plan[0] = (stage_plan){ "contours", { 0 }, { "input image", sp.image, "input contours", sp.contours }, 2, raw,
+					"work/input/labels.nii.gz", NULL, 0 };
+		if ((ret = add2(ctx, &plan[0].args, "--dicom", sp.image)) || (ret = add2(ctx, &plan[0].args, "--contours", sp.contours)) ||
+		    (ret = add2(ctx, &plan[0].args, "--phase", sp.phase ? sp.phase : "ed")) || (ret = add2(ctx, &plan[0].args, "-o", raw)) ||
+		    (sp.series && (ret = add2(ctx, &plan[0].args, "--series", sp.series))))
 			goto out;
 		seg_labels = raw, seg_image = NULL, seg_preset = "canonical"; /* on the phase's grid already */
 	}
-	strv_free(ctx, &a);
+	plan[1] = (stage_plan){ "segment", { 0 },
+				{ sp.phantom || sp.contours ? "work/input/labels.nii.gz" : "input labels", seg_labels,
+				  sp.phantom ? "work/input/image.nii.gz" : "input image", seg_image },
+				seg_image ? 2 : 1, labels, "work/labels.nii.gz", &sp.seg_args, sp.seg_line };
+	if ((ret = add2(ctx, &plan[1].args, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &plan[1].args, "--image", seg_image))) ||
+	    (ret = add2(ctx, &plan[1].args, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
+	    (ret = add2(ctx, &plan[1].args, "--model", sp.model)) || (ret = add2(ctx, &plan[1].args, "-o", labels)))
+		goto out;
+	plan[2] = (stage_plan){ "mesh", { 0 }, { "work/labels.nii.gz", labels }, 1, meshd, "work/mesh", &sp.mesh_args, sp.mesh_line };
+	if ((ret = add2(ctx, &plan[2].args, "--labels", labels)) || (ret = add2(ctx, &plan[2].args, "--model", sp.model)) ||
+	    (ret = add2(ctx, &plan[2].args, "-o", meshd)))
+		goto out;
+	plan[3] = (stage_plan){ "fibers", { 0 }, { "work/mesh", meshd }, 1, fibd, "work/fibers", &sp.fib_args, sp.fib_line };
+	if ((ret = add2(ctx, &plan[3].args, "--mesh", meshd)) || (ret = add2(ctx, &plan[3].args, "--model", sp.model)) ||
+	    (ret = add2(ctx, &plan[3].args, "-o", fibd)))
+		goto out;
+	/* every option checked before the first stage runs: the case file's (exit 2 with its line),
+	 * then the command line's (exit 1) */
+	for (int si = 0; si < 4 && !ret; si++)
+		if (plan[si].cmd)
+			ret = check_plan(ctx, &rs, &plan[si], &cl_args[si]);
+	if (ret)
+		goto out;
 
-	/* segment, mesh, fibers: the stages' own commands */
-	{
-		const char *in[4] = { sp.phantom ? "work/input/labels.nii.gz" : sp.contours ? "work/input/labels.nii.gz" : "input labels",
-				      seg_labels, sp.phantom ? "work/input/image.nii.gz" : "input image", seg_image };
-		if ((ret = add2(ctx, &a, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &a, "--image", seg_image))) ||
-		    (ret = add2(ctx, &a, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
-		    (ret = add2(ctx, &a, "--model", sp.model)) || (ret = add2(ctx, &a, "-o", labels)))
-			goto out;
-		for (int i = 0; i < sp.seg_args.n; i++)
-			if ((ret = strv_add(ctx, &a, sp.seg_args.v[i])))
-				goto out;
-		ret = run_stage(ctx, &rs, 1, "segment", &a, in, seg_image ? 2 : 1, labels, "work/labels.nii.gz");
-		strv_free(ctx, &a);
-		if (ret)
-			goto out;
-	}
-	{
-		const char *in[2] = { "work/labels.nii.gz", labels };
-		if ((ret = add2(ctx, &a, "--labels", labels)) || (ret = add2(ctx, &a, "--model", sp.model)) ||
-		    (ret = add2(ctx, &a, "-o", meshd)))
-			goto out;
-		for (int i = 0; i < sp.mesh_args.n; i++)
-			if ((ret = strv_add(ctx, &a, sp.mesh_args.v[i])))
-				goto out;
-		ret = run_stage(ctx, &rs, 2, "mesh", &a, in, 1, meshd, "work/mesh");
-		strv_free(ctx, &a);
-		if (ret)
-			goto out;
-	}
-	{
-		const char *in[2] = { "work/mesh", meshd };
-		if ((ret = add2(ctx, &a, "--mesh", meshd)) || (ret = add2(ctx, &a, "--model", sp.model)) ||
-		    (ret = add2(ctx, &a, "-o", fibd)))
-			goto out;
-		for (int i = 0; i < sp.fib_args.n; i++)
-			if ((ret = strv_add(ctx, &a, sp.fib_args.v[i])))
-				goto out;
-		ret = run_stage(ctx, &rs, 3, "fibers", &a, in, 1, fibd, "work/fibers");
-		strv_free(ctx, &a);
-		if (ret)
+	if ((ret = ctw_mkdir_p(ctx, out)) || (ret = ctw_mkdir_p(ctx, rs.work)) || (sp.contours && (ret = ctw_mkdir_p(ctx, inp))))
+		goto out;
+	for (int si = 0; si < 4; si++) {
+		if (!plan[si].cmd)
+			continue;
+		if ((plan[si].case_args && (ret = strv_cat(ctx, &plan[si].args, plan[si].case_args))) ||
+		    (ret = strv_cat(ctx, &plan[si].args, &cl_args[si])) ||
+		    (ret = run_stage(ctx, &rs, si, plan[si].cmd, &plan[si].args, plan[si].in, plan[si].n_in, plan[si].output,
+				     plan[si].label)))
 			goto out;
 	}
 	/* export: always, unless the package exists and nothing before it changed */
@@ -1445,6 +1609,10 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	printf("run: package %s\n", pkg);
 out:
 	strv_free(ctx, &a);
+	for (int i = 0; i < 4; i++) {
+		strv_free(ctx, &plan[i].args);
+		strv_free(ctx, &cl_args[i]);
+	}
 	for (int i = 0; i < N_STAGES; i++)
 		rec_free(ctx, &rs.rec[i]);
 	spec_free(ctx, &sp);
