@@ -1323,6 +1323,11 @@ int main(int argc, char **argv)
 			print_usage(stdout);
 			return 0;
 		}
+		if (!strcmp(argv[a + 1], "-h") || !strcmp(argv[a + 1], "--help")) {
+			printf("usage: cardiotwin help [COMMAND]\n\nDescribe COMMAND (as 'cardiotwin COMMAND --help' does), or "
+			       "without one every command.\n\nexit codes: 0 ok, 1 usage error\n");
+			return 0;
+		}
 		if (a + 2 < argc)
 			return cli_usage_error(NULL, "help takes one command, not '%s' too", argv[a + 2]);
 		if (!(c = cli_find(argv[a + 1])))
