@@ -29,6 +29,8 @@ extern int cli_verbosity; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
 /* Set by run for a dry pass: a command checks its options and returns CTW_OK before touching
  * any file, so every stage's options are checked before the first stage runs. */
 extern int cli_check_only;
+/* The stage running now (a command's name, or run's stage): the time limit's message. */
+extern const char *volatile cli_stage;
 extern const command cli_commands[];
 extern int cli_argc;     /* the whole command line, for provenance */
 extern char **cli_argv;

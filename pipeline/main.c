@@ -6,9 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "contours.h"
@@ -30,6 +33,8 @@ int cli_argc;
 char **cli_argv; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
 static const char *salt_file; /* --salt-file, else $CTW_SALT_FILE, else the installation's */
 static const char *max_voxels; /* --max-voxels: the readers' limit, checked before allocating */
+static const char *timeout_arg; /* --timeout: every stage's time limit */
+const char *volatile cli_stage; /* the stage running now, for the time limit's message */
 
 int cli_ends_with(const char *s, const char *suffix)
 {
@@ -92,6 +97,103 @@ int cli_use_salt(ctw_ctx *ctx)
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "a salt file holds at least 16 secret bytes, this one %zu", n);
 	ctw_ctx_set_salt(ctx, salt, n);
 	return CTW_OK;
+}
+
+/* ---- the time limit (--timeout) -------------------------------------------------------------- */
+
+/* --timeout S bounds every stage: the context's deadline makes ctw_progress cancel (the stage
+ * returns with "time limit of S s reached", exit 3); TetGen gets the time left as its own limit.
+ * A stage that never reports progress is stopped by the backstop: a thread that wakes GRACE
+ * seconds after the deadline, removes this process's temporary outputs (.tmp-<pid>-*) below the
+ * output's directory and exits 3. It prepares everything before it sleeps and afterwards calls
+ * only write, fork, execv, waitpid and _exit (no lock another thread may hold). */
+#define TIMEOUT_GRACE_S 10.0
+
+static struct {
+	double limit_s, deadline, grace_s;
+	char msg[256];
+	char find_dir[4096], pattern[64], depth[8];
+} tl;
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Seconds left of --timeout (at least 1 ms), 0 without a limit. */
+static double time_left(void)
+{
+	return tl.limit_s > 0 ? fmax(tl.deadline - mono_now(), 1e-3) : 0;
+}
+
+static void *backstop(void *arg)
+{
+	struct timespec ts;
+	double t = tl.deadline + tl.grace_s;
+	char *const find[] = { "find", tl.find_dir, "-maxdepth", tl.depth, "-name", tl.pattern, "-prune", "-exec", "rm", "-rf",
+			       "{}", "+", NULL };
+	const char *stage;
+	int st = 0;
+	pid_t pid;
+
+	(void)arg;
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
+		;
+	stage = cli_stage;
+	/* "cardiotwin: error: <stage>: time limit of N s reached" from prepared pieces */
+	if (write(2, "cardiotwin: error: ", 19) < 0 || (stage && write(2, stage, strlen(stage)) < 0) ||
+	    write(2, tl.msg, strlen(tl.msg)) < 0)
+		st = 1;
+	if (tl.find_dir[0] && (pid = fork()) == 0) {
+		execv("/usr/bin/find", find);
+		_exit(127);
+	} else if (tl.find_dir[0] && pid > 0) {
+		waitpid(pid, &st, 0);
+	}
+	_exit(3);
+	return NULL;
+}
+
+/* Sets the time limit of this run of the program; out: the -o of the command (or NULL). */
+static int start_time_limit(ctw_ctx *ctx, const command *c, const char *out)
+{
+	pthread_attr_t at;
+	pthread_t th;
+	const char *slash;
+	double s;
+
+	if (cli_parse_double(ctx, "usage", "--timeout", timeout_arg, 0, 1e7, &s))
+		return 1;
+	if (s <= 0)
+		return 0;
+	tl.limit_s = s;
+	tl.grace_s = TIMEOUT_GRACE_S;
+	if (getenv("CTW_TIMEOUT_GRACE")) /* tests: a shorter grace */
+		tl.grace_s = fmin(fmax(atof(getenv("CTW_TIMEOUT_GRACE")), 0), TIMEOUT_GRACE_S);
+	ctw_ctx_set_deadline(ctx, s);
+	tl.deadline = mono_now() + s;
+	cli_stage = c->name;
+	snprintf(tl.msg, sizeof(tl.msg), ": time limit of %g s reached (--timeout); temporary outputs removed\n", s);
+	if (out) { /* run: the tree below OUT; others: beside the output */
+		slash = strrchr(out, '/');
+		if (!strcmp(c->name, "run"))
+			snprintf(tl.find_dir, sizeof(tl.find_dir), "%s", out);
+		else
+			snprintf(tl.find_dir, sizeof(tl.find_dir), "%.*s", slash ? (int)(slash - out) + 1 : 1, slash ? out : ".");
+		snprintf(tl.depth, sizeof(tl.depth), "%d", !strcmp(c->name, "run") ? 3 : 1);
+		snprintf(tl.pattern, sizeof(tl.pattern), ".tmp-%ld-*", (long)getpid());
+	}
+	if (pthread_attr_init(&at) == 0) {
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &at, backstop, NULL) != 0)
+			ctw_log(ctx, CTW_LOG_WARN, "timeout", "no backstop thread: only stages that report progress stop in time");
+		pthread_attr_destroy(&at);
+	}
+	return 0;
 }
 
 /* ---- logging and progress ----------------------------------------------------------------- */
@@ -903,6 +1005,8 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			tag_of[id] = tag_from_name(eq + 1);
 		}
 	}
+	if (time_left() > 0 && (mo.tetgen.timeout_s <= 0 || mo.tetgen.timeout_s > time_left()))
+		mo.tetgen.timeout_s = time_left(); /* the global --timeout bounds TetGen too */
 	if (cli_check_only)
 		return CTW_OK;
 	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
@@ -1269,7 +1373,8 @@ static void print_usage(FILE *f)
 {
 	size_t i;
 	fprintf(f, "usage: cardiotwin [--version] [-v|--verbose] [-q|--quiet] [--salt-file FILE]\n"
-		   "                  [--max-voxels N] <command> [<args>]\n\n"
+		   "                  [--max-voxels N] [--timeout S] <command> [<args>]\n\n"
+		   "--timeout S bounds every stage to S seconds (exit 3 when reached; 0: no limit).\n\n"
 		   "commands:\n");
 	for (i = 0; i < cli_n_commands; i++) {
 		/* the whole description, its continuation lines under its first */
@@ -1310,6 +1415,8 @@ int main(int argc, char **argv)
 			salt_file = argv[++a];
 		} else if (!strcmp(argv[a], "--max-voxels") && a + 1 < argc) {
 			max_voxels = argv[++a];
+		} else if (!strcmp(argv[a], "--timeout") && a + 1 < argc) {
+			timeout_arg = argv[++a];
 		} else {
 			return cli_usage_error(NULL, "unknown option '%s'", argv[a]);
 		}
@@ -1363,6 +1470,18 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		ctw_ctx_set_max_voxels(ctx, (int64_t)n);
+	}
+	if (timeout_arg) {
+		const char *out = NULL;
+		for (int k = 0; c->opts && c->opts[k].name; k++)
+			if (strstr(c->opts[k].name, "--output"))
+				out = vals[k];
+		if (start_time_limit(ctx, c, out)) {
+			fprintf(stderr, "cardiotwin: error: usage: --timeout must be a number of seconds in [0, 1e7], not '%s'\n",
+				timeout_arg);
+			ctw_ctx_free(ctx);
+			return 1;
+		}
 	}
 	ret = c->run(ctx, npos, argv + a + 1, vals);
 	if (ret) {

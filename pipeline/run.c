@@ -1275,6 +1275,7 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 				 "bad options for the %s stage (see above)", stage_names[si]);
 	printf("run: %s\n", stage_names[si]);
 	fflush(stdout);
+	cli_stage = stage_names[si];
 	r->t0 = now_epoch();
 	ctw_vtk_set_compression(0); /* work files: written once, read once; the package's are compressed */
 	ret = c->run(ctx, npos, argv, vals);
