@@ -1035,6 +1035,7 @@ typedef struct run_spec {
 	char *model;
 	strv phantom_args, seg_args, mesh_args, fib_args;
 	int phantom_line, seg_line, mesh_line, fib_line; /* of those elements in the case file */
+	int image_line, labels_line, contours_line;
 	char *formats;
 } run_spec;
 
@@ -1167,14 +1168,17 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 						ret = attrs_to_args(ctx, c, &s->phantom_args, "kind");
 				} else if (!strcmp((const char *)c->name, "image")) {
 					a = attr(c, "path"), b = attr(c, "series"), d = attr(c, "phase");
+					s->image_line = (int)xmlGetLineNo(c);
 					if (!(ret = case_path(ctx, path, a, &s->image)) && !(ret = set_str(ctx, &s->series, b)))
 						ret = set_str(ctx, &s->phase, d);
 				} else if (!strcmp((const char *)c->name, "labels")) {
 					a = attr(c, "path"), b = attr(c, "preset"), d = attr(c, "map");
+					s->labels_line = (int)xmlGetLineNo(c);
 					if (!(ret = case_path(ctx, path, a, &s->labels)) && !(ret = set_str(ctx, &s->preset, b)))
 						ret = set_str(ctx, &s->map, d);
 				} else if (!strcmp((const char *)c->name, "contours")) {
 					a = attr(c, "dir");
+					s->contours_line = (int)xmlGetLineNo(c);
 					ret = case_path(ctx, path, a, &s->contours);
 				}
 				xmlFree(a);
@@ -1295,6 +1299,29 @@ static const char *output_hash(const run_state *rs, int si)
 	const strv *o = &rs->rec[si].outputs;
 	const char *tab = rs->done[si] && o->n == 1 ? strchr(o->v[0], '\t') : NULL;
 	return tab && strlen(tab + 1) == 64 ? tab + 1 : NULL;
+}
+
+/* An input path of the run: what must be there (file: a regular file; dir: a directory) before
+ * any stage runs; a device, FIFO or missing path from the case file is the case file's fault
+ * (exit 2 with its line), from the command line exit 2 naming the path. */
+static int check_input(ctw_ctx *ctx, const char *casefile, int line, const char *what, const char *path, int file, int dir)
+{
+	struct stat st;
+	const char *problem = NULL;
+
+	if (!path)
+		return CTW_OK;
+	if (stat(path, &st) != 0)
+		problem = "does not exist";
+	else if (!(file && S_ISREG(st.st_mode)) && !(dir && S_ISDIR(st.st_mode)))
+		problem = file && dir ? "is neither a regular file nor a directory"
+			  : file      ? "is not a regular file"
+				      : "is not a directory";
+	if (!problem)
+		return CTW_OK;
+	if (casefile && line > 0)
+		return ctw_error(ctx, CTW_ERR_FORMAT, NULL, "%s:%d: %s '%s' %s", casefile, line, what, path, problem);
+	return ctw_error(ctx, CTW_ERR_IO, path, "%s %s", what, problem);
 }
 
 /* One stage of a run, planned before any runs. */
@@ -1500,6 +1527,10 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			goto out;
 	}
 	if (sp.formats && (ret = ctw_formats_parse(ctx, sp.formats, &formats)))
+		goto out;
+	if ((ret = check_input(ctx, rs.casefile, vals[0] ? 0 : sp.image_line, "image", sp.image, 1, 1)) ||
+	    (ret = check_input(ctx, rs.casefile, vals[1] ? 0 : sp.labels_line, "label map", sp.labels, 1, 0)) ||
+	    (ret = check_input(ctx, rs.casefile, vals[3] ? 0 : sp.contours_line, "contour directory", sp.contours, 0, 1)))
 		goto out;
 	if (vals[10] && (rs.from = stage_index(vals[10])) < 0) {
 		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "--from takes input, segment, mesh, fibers or export, not '%s'", vals[10]);
