@@ -908,7 +908,7 @@ static void test_export_qa_labels_image(void **state)
 	read_pic(d, "labels.png", &p);
 	assert_non_null(strstr(p.frame, "underlay=image"));
 	for (int k = 0; k < 3; k++) {
-		char key[16];
+		char key[32];
 		int x0, y0, w, h;
 		snprintf(key, sizeof(key), "panel%d=", k);
 		const char *f = strstr(p.frame, key);
