@@ -314,7 +314,8 @@ out:
 int ctw_is_dicom_file(const char *path)
 {
 	unsigned char b[132];
-	FILE *fp = fopen(path, "rb");
+	struct stat st;
+	FILE *fp = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL; /* no FIFO */
 	int yes = fp && fread(b, 1, sizeof(b), fp) == sizeof(b) && memcmp(b + 128, "DICM", 4) == 0;
 	if (fp)
 		fclose(fp);

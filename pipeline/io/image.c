@@ -133,6 +133,11 @@ static int is_dicom_input(ctw_ctx *ctx, const char *path)
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno)), -1;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) /* /dev/zero, a FIFO: never read */
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "not a regular file or directory (a device, pipe or socket); an image file "
+				 "or a DICOM directory is expected"),
+		       -2;
 	return S_ISDIR(st.st_mode) || ctw_is_dicom_file(path);
 }
 
@@ -147,7 +152,7 @@ int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 
 	memset(info, 0, sizeof(*info));
 	if (dicom < 0)
-		return CTW_ERR_IO;
+		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
 	if (!dicom)
 		return file_info(ctx, path, info);
 	ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
@@ -234,7 +239,7 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 		rec->field_strength_t = NAN;
 	}
 	if (dicom < 0)
-		return CTW_ERR_IO;
+		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
 	if (dicom) {
 		ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
 		if (!ret)
