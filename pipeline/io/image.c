@@ -331,7 +331,8 @@ static const char *parent_dir(const char *path, char *buf, size_t n)
 
 static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, const char *path)
 {
-	char *tmp = NULL, dir[4096];
+	char *tmp = NULL, buf[4096];
+	const char *dir;
 	int ret;
 
 	if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
@@ -339,7 +340,8 @@ static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, c
 	ret = ctw_check_geometry(ctx, path, v);
 	if (ret)
 		return ret;
-	if (!ctw_is_dir(parent_dir(path, dir, sizeof(dir))) || access(dir, W_OK) != 0)
+	dir = parent_dir(path, buf, sizeof(buf)); /* "." for a bare name */
+	if (!ctw_is_dir(dir) || access(dir, W_OK) != 0)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: directory '%s' %s", dir,
 				 ctw_is_dir(dir) ? "is not writable" : "does not exist");
 	ret = ctw_tmp_sibling(ctx, path, &tmp);

@@ -267,6 +267,12 @@ int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact)
 	}
 	if ((ret = check_header(ctx, path, h, v2, sw, pixdim)))
 		goto out;
+	if (v2) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+				"NIfTI-2 files are not supported (the ITK %s reader reads NIfTI-1 only); convert "
+				"it to NIfTI-1 (e.g. with nibabel)", ctw_itk_version());
+		goto out;
+	}
 	if (!(off >= (v2 ? 540 : 348) && off <= (double)(1 << 30) && off == floor(off))) {
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "bad voxel data offset (vox_offset %g) in the NIfTI header",
 				off);
