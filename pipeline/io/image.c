@@ -117,9 +117,21 @@ static int file_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 
 	if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) {
 		ret = ctw_nifti_check(ctx, path, &exact);
-		if (ret)
-			return ret;
+	} else if (ends_with(path, ".nrrd") || ends_with(path, ".nhdr") || ends_with(path, ".mha") ||
+		   ends_with(path, ".mhd")) {
+		ret = ctw_rawhdr_check(ctx, path);
+	} else {
+		/* ITK would also read Analyze 7.5 (.hdr/.img, orientation undefined), PNG, VTK, ...:
+		 * only the formats whose headers are checked here are accepted */
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+				"not an image file that can be read (NIfTI .nii/.nii.gz, NRRD .nrrd/.nhdr, "
+				"MetaImage .mha/.mhd, DICOM)%s",
+				ends_with(path, ".hdr") || ends_with(path, ".img") ? "; Analyze 7.5 files are not "
+										    "accepted (undefined orientation): convert to NIfTI"
+										  : "");
 	}
+	if (ret)
+		return ret;
 	ret = ctw_itk_read_info(ctx, path, info);
 	if (ret)
 		return ret;

@@ -269,8 +269,8 @@ int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact)
 		goto out;
 	if (v2) {
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
-				"NIfTI-2 files are not supported (the ITK %s reader reads NIfTI-1 only); convert "
-				"it to NIfTI-1 (e.g. with nibabel)", ctw_itk_version());
+				"NIfTI-2 files are not supported (the ITK reader of this build reads NIfTI-1 "
+				"only); convert it to NIfTI-1 (e.g. with nibabel)");
 		goto out;
 	}
 	if (!(off >= (v2 ? 540 : 348) && off <= (double)(1 << 30) && off == floor(off))) {
