@@ -321,7 +321,7 @@ int ctw_study_record_write_json(ctw_ctx *ctx, const ctw_study_record *r, const c
 		r->study_hash, r->series_hash);
 	fprintf(f, "  \"phase\": %d,\n  \"n_phases\": %d\n}\n", r->phase, r->n_phases);
 	if (ferror(f) | fclose(f))
-		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", strerror(errno));
+		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", strerror(errno));
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, path);
 	if (ret)
@@ -339,6 +339,20 @@ static const char *parent_dir(const char *path, char *buf, size_t n)
 		return ".";
 	snprintf(buf, n, "%.*s", (int)(slash == path ? 1 : slash - path), path);
 	return buf;
+}
+
+/* Rewrites the current error so that it names the output the user asked for (final), not the
+ * temporary name it was written under (tmp). */
+static void name_final(ctw_ctx *ctx, const char *tmp, const char *final)
+{
+	ctw_status code = ctw_errcode(ctx);
+	char msg[1024];
+	const char *m = ctw_errmsg(ctx), *at = strstr(m, tmp);
+
+	if (!at)
+		return;
+	snprintf(msg, sizeof(msg), "%.*s%s%s", (int)(at - m), m, final, at + strlen(tmp));
+	ctw_error(ctx, code, NULL, "%s", msg);
 }
 
 static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, const char *path)
@@ -362,8 +376,10 @@ static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, c
 	ret = ctw_nifti_write(ctx, v, plane, tmp);
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, path);
-	if (ret)
+	if (ret) {
 		remove(tmp);
+		name_final(ctx, tmp, path);
+	}
 	ctw_free(ctx, tmp);
 	return ret;
 }
@@ -472,11 +488,8 @@ int ctw_image_write_dicom(ctw_ctx *ctx, const ctw_volume *v, const char *dir,
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, dir);
 	if (ret) {
-		ctw_status code = ctw_errcode(ctx);
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", ctw_errmsg(ctx));
 		ctw_rm_rf(ctx, tmp);
-		ctw_error(ctx, code, NULL, "%s", msg);
+		name_final(ctx, tmp, dir);
 	}
 out:
 	ctw_volume_free(ctx, w);

@@ -542,10 +542,14 @@ int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const double *plane, cons
 			goto fail;
 		done += chunk;
 	}
+	errno = 0;
 	if (gzclose(gz) != Z_OK)
-		return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s (disk full?)", strerror(errno));
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", errno ? strerror(errno) : "write error");
 	return CTW_OK;
 fail:
-	gzclose(gz);
-	return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s (disk full?)", strerror(errno));
+	{
+		int err = errno;
+		gzclose(gz);
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", err ? strerror(err) : "write error");
+	}
 }
