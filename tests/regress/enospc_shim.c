@@ -36,11 +36,11 @@ static int full(int fd, size_t n)
 	return 0;
 }
 
-ssize_t write(int fd, const void *buf, size_t n)
+__attribute__((visibility("default"))) ssize_t write(int fd, const void *buf, size_t n)
 {
 	static ssize_t (*real)(int, const void *, size_t);
 	if (!real)
-		real = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+		*(void **)(&real) = dlsym(RTLD_NEXT, "write");
 	if (full(fd, n)) {
 		errno = ENOSPC;
 		return -1;
@@ -48,11 +48,11 @@ ssize_t write(int fd, const void *buf, size_t n)
 	return real(fd, buf, n);
 }
 
-ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+__attribute__((visibility("default"))) ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	static ssize_t (*real)(int, const void *, size_t, off_t);
 	if (!real)
-		real = (ssize_t(*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+		*(void **)(&real) = dlsym(RTLD_NEXT, "pwrite");
 	if (full(fd, n)) {
 		errno = ENOSPC;
 		return -1;
@@ -60,12 +60,12 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	return real(fd, buf, n, off);
 }
 
-ssize_t writev(int fd, const struct iovec *iov, int cnt)
+__attribute__((visibility("default"))) ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	static ssize_t (*real)(int, const struct iovec *, int);
 	size_t n = 0;
 	if (!real)
-		real = (ssize_t(*)(int, const struct iovec *, int))dlsym(RTLD_NEXT, "writev");
+		*(void **)(&real) = dlsym(RTLD_NEXT, "writev");
 	for (int i = 0; i < cnt; i++)
 		n += iov[i].iov_len;
 	if (full(fd, n)) {
