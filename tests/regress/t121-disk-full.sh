@@ -4,6 +4,7 @@
 # makes writes under a directory fail with ENOSPC after N bytes, for many N.
 . "$CTW_SRC/tests/regress/lib.sh"
 trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
 
 "$CTW" -q phantom --kind lv --spacing 4 -o "$T/ph" >/dev/null || fail "phantom"
 
