@@ -710,7 +710,5 @@ int ctw_phantom_write_truth(ctw_ctx *ctx, const ctw_phantom_truth *t, const char
 		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", strerror(errno));
 	if (fclose(f) && ret == CTW_OK)
 		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", strerror(errno));
-	if (ret)
-		remove(path);
-	return ret;
+	return ret; /* the caller writes into a temporary directory and discards it on failure */
 }

@@ -363,9 +363,8 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 {
 	size_t n = strlen(walking.dir);
 	char *name;
-	(void)st;
 	(void)ftw;
-	if (flag != FTW_F)
+	if (flag != FTW_F || !S_ISREG(st->st_mode)) /* FIFOs, devices: never opened (a hang) */
 		return 0;
 	if (strlen(path) <= walking.top_len) /* the scan of a single file */
 		return (walking.status = add_file(walking.scan, path)) != CTW_OK;

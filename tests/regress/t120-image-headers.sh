@@ -99,6 +99,11 @@ bad "$T/fifo.nii.gz" "not a regular file" info "$T/fifo.nii.gz"
 bad "$T/fifo.nii.gz" "not a regular file" mesh --labels "$T/fifo.nii.gz" --model lv -o "$T/m"
 bad /dev/zero "not a regular file" segment --labels /dev/zero --model lv -o "$T/s.nii.gz"
 
+# a FIFO inside a DICOM directory is skipped, never opened (info hung before)
+cp -r "$T/ph/dicom" "$T/dcm" && mkfifo "$T/dcm/zz.dcm"
+run 0 timeout 30 "$CTW" info "$T/dcm"
+has "$T/out" "files: 36 images"
+
 # NRRD / MetaImage: NaN direction, singular directions, a negative NDims (ITK hung), /dev/zero data
 printf 'NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: 2 2 2\nspace directions: (nan,0,0) (0,1,0) (0,0,1)\nencoding: raw\nendian: little\n\n0123456789abcdef' >"$T/dir-nan.nrrd"
 bad "$T/dir-nan.nrrd" "not finite" info "$T/dir-nan.nrrd"
