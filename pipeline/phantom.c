@@ -707,10 +707,8 @@ int ctw_phantom_write_truth(ctw_ctx *ctx, const ctw_phantom_truth *t, const char
 			t->label[i], t->name[i], t->volume_mm3[i], t->volume_mm3[i] / 1000.0);
 	fprintf(f, "</phantom>\n");
 	if (ferror(f))
-		ret = ctw_error(ctx, CTW_ERR_IO, "phantom", "cannot write '%s': %s", path,
-				strerror(errno));
+		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", strerror(errno));
 	if (fclose(f) && ret == CTW_OK)
-		ret = ctw_error(ctx, CTW_ERR_IO, "phantom", "cannot write '%s': %s", path,
-				strerror(errno));
-	return ret;
+		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", strerror(errno));
+	return ret; /* the caller writes into a temporary directory and discards it on failure */
 }

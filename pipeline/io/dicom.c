@@ -314,7 +314,8 @@ out:
 int ctw_is_dicom_file(const char *path)
 {
 	unsigned char b[132];
-	FILE *fp = fopen(path, "rb");
+	struct stat st;
+	FILE *fp = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL; /* no FIFO */
 	int yes = fp && fread(b, 1, sizeof(b), fp) == sizeof(b) && memcmp(b + 128, "DICM", 4) == 0;
 	if (fp)
 		fclose(fp);
@@ -362,9 +363,8 @@ static int visit(const char *path, const struct stat *st, int flag, struct FTW *
 {
 	size_t n = strlen(walking.dir);
 	char *name;
-	(void)st;
 	(void)ftw;
-	if (flag != FTW_F)
+	if (flag != FTW_F || !S_ISREG(st->st_mode)) /* FIFOs, devices: never opened (a hang) */
 		return 0;
 	if (strlen(path) <= walking.top_len) /* the scan of a single file */
 		return (walking.status = add_file(walking.scan, path)) != CTW_OK;

@@ -117,9 +117,21 @@ static int file_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 
 	if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) {
 		ret = ctw_nifti_check(ctx, path, &exact);
-		if (ret)
-			return ret;
+	} else if (ends_with(path, ".nrrd") || ends_with(path, ".nhdr") || ends_with(path, ".mha") ||
+		   ends_with(path, ".mhd")) {
+		ret = ctw_rawhdr_check(ctx, path);
+	} else {
+		/* ITK would also read Analyze 7.5 (.hdr/.img, orientation undefined), PNG, VTK, ...:
+		 * only the formats whose headers are checked here are accepted */
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+				"not an image file that can be read (NIfTI .nii/.nii.gz, NRRD .nrrd/.nhdr, "
+				"MetaImage .mha/.mhd, DICOM)%s",
+				ends_with(path, ".hdr") || ends_with(path, ".img") ? "; Analyze 7.5 files are not "
+										    "accepted (undefined orientation): convert to NIfTI"
+										  : "");
 	}
+	if (ret)
+		return ret;
 	ret = ctw_itk_read_info(ctx, path, info);
 	if (ret)
 		return ret;
@@ -133,6 +145,11 @@ static int is_dicom_input(ctw_ctx *ctx, const char *path)
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno)), -1;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) /* /dev/zero, a FIFO: never read */
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "not a regular file or directory (a device, pipe or socket); an image file "
+				 "or a DICOM directory is expected"),
+		       -2;
 	return S_ISDIR(st.st_mode) || ctw_is_dicom_file(path);
 }
 
@@ -147,7 +164,7 @@ int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 
 	memset(info, 0, sizeof(*info));
 	if (dicom < 0)
-		return CTW_ERR_IO;
+		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
 	if (!dicom)
 		return file_info(ctx, path, info);
 	ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
@@ -234,7 +251,7 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 		rec->field_strength_t = NAN;
 	}
 	if (dicom < 0)
-		return CTW_ERR_IO;
+		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
 	if (dicom) {
 		ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
 		if (!ret)
@@ -304,7 +321,7 @@ int ctw_study_record_write_json(ctw_ctx *ctx, const ctw_study_record *r, const c
 		r->study_hash, r->series_hash);
 	fprintf(f, "  \"phase\": %d,\n  \"n_phases\": %d\n}\n", r->phase, r->n_phases);
 	if (ferror(f) | fclose(f))
-		ret = ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s", strerror(errno));
+		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", strerror(errno));
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, path);
 	if (ret)
@@ -325,9 +342,24 @@ static const char *parent_dir(const char *path, char *buf, size_t n)
 	return buf;
 }
 
+/* Rewrites the current error so that it names the output the user asked for (final), not the
+ * temporary name it was written under (tmp). */
+static void name_final(ctw_ctx *ctx, const char *tmp, const char *final)
+{
+	ctw_status code = ctw_errcode(ctx);
+	char msg[1024];
+	const char *m = ctw_errmsg(ctx), *at = strstr(m, tmp);
+
+	if (!at)
+		return;
+	snprintf(msg, sizeof(msg), "%.*s%s%s", (int)(at - m), m, final, at + strlen(tmp));
+	ctw_error(ctx, code, NULL, "%s", msg);
+}
+
 static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, const char *path)
 {
-	char *tmp = NULL, dir[4096];
+	char *tmp = NULL, buf[4096];
+	const char *dir;
 	int ret;
 
 	if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
@@ -335,7 +367,8 @@ static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, c
 	ret = ctw_check_geometry(ctx, path, v);
 	if (ret)
 		return ret;
-	if (!ctw_is_dir(parent_dir(path, dir, sizeof(dir))) || access(dir, W_OK) != 0)
+	dir = parent_dir(path, buf, sizeof(buf)); /* "." for a bare name */
+	if (!ctw_is_dir(dir) || access(dir, W_OK) != 0)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: directory '%s' %s", dir,
 				 ctw_is_dir(dir) ? "is not writable" : "does not exist");
 	ret = ctw_tmp_sibling(ctx, path, &tmp);
@@ -344,8 +377,10 @@ static int write_nifti(ctw_ctx *ctx, const ctw_volume *v, const double *plane, c
 	ret = ctw_nifti_write(ctx, v, plane, tmp);
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, path);
-	if (ret)
+	if (ret) {
 		remove(tmp);
+		name_final(ctx, tmp, path);
+	}
 	ctw_free(ctx, tmp);
 	return ret;
 }
@@ -454,11 +489,8 @@ int ctw_image_write_dicom(ctw_ctx *ctx, const ctw_volume *v, const char *dir,
 	if (!ret)
 		ret = ctw_publish(ctx, tmp, dir);
 	if (ret) {
-		ctw_status code = ctw_errcode(ctx);
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", ctw_errmsg(ctx));
 		ctw_rm_rf(ctx, tmp);
-		ctw_error(ctx, code, NULL, "%s", msg);
+		name_final(ctx, tmp, dir);
 	}
 out:
 	ctw_volume_free(ctx, w);

@@ -24,6 +24,12 @@ int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact);
  * atomic: the caller writes to a temporary name. CTW_ERR_IO. */
 int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const double *plane, const char *path);
 
+/* Checks a NRRD (.nrrd/.nhdr) or MetaImage (.mha/.mhd) file before ITK reads it: header fields
+ * (dimensions, sizes against the voxel limit, type, encoding, finite positive spacings, finite
+ * non-singular directions, finite origin), a regular data file, and all the voxel data present
+ * (compressed data inflated to its end, bounded by the declared size). CTW_ERR_FORMAT when bad. */
+int ctw_rawhdr_check(ctw_ctx *ctx, const char *path);
+
 #include "dicom.h"
 
 /* Groups the files of a scan into series (dicom_series.c), sorted, with their counts. */

@@ -2,7 +2,11 @@
 // that includes ITK or GDCM headers; every entry point catches every exception.
 #include "image_itk.h"
 
+#include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -143,26 +147,72 @@ std::string ds(double x)
 	return buf;
 }
 
+// Copies the whole content of fd to path with checked writes (a full disk is an error, never
+// an assertion inside GDCM as when GDCM writes to the disk itself). 0 or an errno value.
+int copy_fd_to(int fd, const char *path)
+{
+	char buf[1 << 16];
+	int out, err = 0;
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return errno;
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (out < 0)
+		return errno;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf)), done = 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		while (done < n) {
+			ssize_t w = write(out, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				err = w < 0 ? errno : ENOSPC;
+				break;
+			}
+			done += w;
+		}
+		if (err)
+			break;
+	}
+	if (close(out) != 0 && !err)
+		err = errno;
+	if (err)
+		unlink(path);
+	return err;
+}
+
+// Writes slices [k0, k0 + n) of v as dir/IM<k+1>.dcm. GDCM asserts (abort) when its stream
+// fails, so it writes each slice into an anonymous memory file and we copy that to the disk.
+// 0, or an errno value with *failed the file that could not be written.
 template <typename T>
-void write_dicom_as(const ctw_volume *v, const char *dir, const ctw_dicom_meta *meta)
+int write_dicom_as(const ctw_volume *v, const char *dir, const ctw_dicom_meta *meta, std::string *failed)
 {
 	using Img2 = itk::Image<T, 2>;
 	using Writer = itk::ImageSeriesWriter<Img3<T>, Img2>;
-	itk::GDCMImageIO::Pointer io = itk::GDCMImageIO::New();
-	io->KeepOriginalUIDOn();
 	gdcm::UIDGenerator gen;
 	const std::string study = gen.Generate(), series = gen.Generate(), frame = gen.Generate();
 	const bool ct = std::strcmp(meta->modality, "CT") == 0;
+	const size_t slice = (size_t)(v->dim[0] * v->dim[1]);
 	std::string iop;
 	for (int c = 0; c < 2; c++)
 		for (int r = 0; r < 3; r++)
 			iop += (iop.empty() ? "" : "\\") + ds(v->direction[r][c]);
 
-	std::vector<itk::MetaDataDictionary> dicts((size_t)v->dim[2]);
-	typename Writer::DictionaryArrayType ptrs;
-	std::vector<std::string> files;
+	int mem = memfd_create("ctw-dicom-slice", 0);
+	if (mem < 0) {
+		*failed = dir;
+		return errno;
+	}
+	const std::string memname = "/proc/self/fd/" + std::to_string(mem);
 	for (int64_t k = 0; k < v->dim[2]; k++) {
-		itk::MetaDataDictionary &d = dicts[(size_t)k];
+		itk::MetaDataDictionary d;
 		double ijk[3] = { 0, 0, (double)k }, p[3];
 		char name[32];
 		ctw_volume_index_to_world(v, ijk, p);
@@ -188,16 +238,39 @@ void write_dicom_as(const ctw_volume *v, const char *dir, const ctw_dicom_meta *
 		set("0028|0004", "MONOCHROME2");
 		set("0028|1052", "0");
 		set("0028|1053", "1");
+		// slice k as a one-slice volume at its own position
+		ctw_volume one = *v;
+		one.dim[2] = 1;
+		one.data = static_cast<T *>(v->data) + (size_t)k * slice;
+		for (int r = 0; r < 3; r++)
+			one.origin[r] = p[r];
+		if (ftruncate(mem, 0) != 0) {
+			*failed = dir;
+			close(mem);
+			return errno;
+		}
+		typename Writer::DictionaryArrayType ptrs;
 		ptrs.push_back(&d);
+		std::vector<std::string> files(1, memname);
+		itk::GDCMImageIO::Pointer io = itk::GDCMImageIO::New();
+		io->KeepOriginalUIDOn();
+		typename Writer::Pointer w = Writer::New();
+		w->SetInput(wrap<T>(&one));
+		w->SetImageIO(io);
+		w->SetFileNames(files);
+		w->SetMetaDataDictionaryArray(&ptrs);
+		w->Update();
 		std::snprintf(name, sizeof(name), "/IM%04lld.dcm", (long long)k + 1);
-		files.push_back(std::string(dir) + name);
+		std::string path = std::string(dir) + name;
+		int err = copy_fd_to(mem, path.c_str());
+		if (err) {
+			*failed = path;
+			close(mem);
+			return err;
+		}
 	}
-	typename Writer::Pointer w = Writer::New();
-	w->SetInput(wrap<T>(v));
-	w->SetImageIO(io);
-	w->SetFileNames(files);
-	w->SetMetaDataDictionaryArray(&ptrs);
-	w->Update();
+	close(mem);
+	return 0;
 }
 
 } // namespace
@@ -326,21 +399,26 @@ extern "C" int ctw_itk_write_dicom(ctw_ctx *ctx, const ctw_volume *v, const char
 {
 	try {
 		quiet();
+		std::string failed;
+		int err;
 		switch (v->dtype) {
 		case CTW_U8:
-			write_dicom_as<uint8_t>(v, dir, meta);
+			err = write_dicom_as<uint8_t>(v, dir, meta, &failed);
 			break;
 		case CTW_I16:
-			write_dicom_as<int16_t>(v, dir, meta);
+			err = write_dicom_as<int16_t>(v, dir, meta, &failed);
 			break;
 		case CTW_U16:
-			write_dicom_as<uint16_t>(v, dir, meta);
+			err = write_dicom_as<uint16_t>(v, dir, meta, &failed);
 			break;
 		default:
 			return ctw_error(ctx, CTW_ERR_INVALID, dir,
 					 "DICOM series are written from 8 or 16-bit integer volumes, not %s",
 					 ctw_dtype_name(v->dtype));
 		}
+		if (err)
+			return ctw_error(ctx, CTW_ERR_EXTERNAL, failed.c_str(), "cannot write: %s%s", std::strerror(err),
+					 err == ENOSPC || err == EDQUOT ? "; free some space and run again" : "");
 		return CTW_OK;
 	} catch (const std::exception &e) {
 		return fail(ctx, dir, e, CTW_ERR_IO, "cannot write: ");

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "image_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -73,19 +74,143 @@ static double hdr_f64(const unsigned char *h, int off, int sw)
 }
 
 /* Checks a NIfTI-1/NIfTI-2 file (plain or gzip): the header's sizes, dimensions against the
- * voxel limit and voxel sizes, then that all the voxel data is there (for gzip by inflating the
- * whole stream, since ITK's reader silently zero-fills a truncated one). */
+ * voxel limit and voxel sizes, type codes, scaling, and the orientation matrices (ITK aborts on
+ * a non-finite sform and silently repairs a bad quaternion), then that all the voxel data is
+ * there and nothing more than a little: for gzip by inflating the whole stream up to its
+ * trailer, bounded by the declared size (ITK's reader silently zero-fills a truncated stream and
+ * ignores a bad CRC). */
 static int parse_extension(const unsigned char *e, int64_t n, int sw, ctw_nifti_exact *x);
+
+/* Bits per voxel of a NIfTI datatype code, 0 when unknown. */
+static int datatype_bits(int64_t code)
+{
+	static const int table[][2] = { { 2, 8 },     { 4, 16 },    { 8, 32 },    { 16, 32 },   { 32, 64 },
+					{ 64, 64 },   { 128, 24 },  { 256, 8 },   { 512, 16 },  { 768, 32 },
+					{ 1024, 64 }, { 1280, 64 }, { 1536, 128 }, { 1792, 128 }, { 2048, 256 },
+					{ 2304, 32 } };
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i][0] == code)
+			return table[i][1];
+	return 0;
+}
+
+static double det3(double m[3][3])
+{
+	return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+	       m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+}
+
+/* Non-zero when the 3x3 part of m is singular (relative to its column lengths). */
+static int singular(double m[3][3])
+{
+	double len = 1.0;
+	for (int c = 0; c < 3; c++)
+		len *= sqrt(m[0][c] * m[0][c] + m[1][c] * m[1][c] + m[2][c] * m[2][c]);
+	return !(len > 0.0) || !(fabs(det3(m)) > 1e-6 * len);
+}
+
+/* The header fields of h (n bytes read) that ITK would trust or repair silently. */
+static int check_header(ctw_ctx *ctx, const char *path, const unsigned char *h, int v2, int sw,
+			const double pixdim[8])
+{
+	const char *what = v2 ? "NIfTI-2" : "NIfTI";
+	int64_t datatype = v2 ? hdr_i16(h, 12, sw) : hdr_i16(h, 70, sw);
+	int64_t bitpix = v2 ? hdr_i16(h, 14, sw) : hdr_i16(h, 72, sw);
+	int64_t qcode = v2 ? hdr_i32(h, 344, sw) : hdr_i16(h, 252, sw);
+	int64_t scode = v2 ? hdr_i32(h, 348, sw) : hdr_i16(h, 254, sw);
+	double slope = v2 ? hdr_f64(h, 176, sw) : hdr_f32(h, 112, sw);
+	double inter = v2 ? hdr_f64(h, 184, sw) : hdr_f32(h, 116, sw);
+	double q[3], qo[3], srow[3][4], m[3][3];
+	int bits = datatype_bits(datatype), i, j;
+
+	if (v2 ? memcmp(h + 4, "n+2\0\r\n\032\n", 8) != 0 : memcmp(h + 344, "n+1", 4) != 0) {
+		const unsigned char *g = h + (v2 ? 4 : 344);
+		if (!v2 && memcmp(g, "ni1", 4) == 0)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "the NIfTI header says its voxels are in a separate .img file (magic 'ni1'); "
+					 "convert the .hdr/.img pair to a single .nii file");
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "bad %s magic '%c%c%c' (Analyze 7.5 or a damaged header); Analyze files are "
+				 "not accepted since their orientation is undefined: convert the image to NIfTI",
+				 what, isprint(g[0]) ? g[0] : '?', isprint(g[1]) ? g[1] : '?', isprint(g[2]) ? g[2] : '?');
+	}
+	if (!bits)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "unknown voxel datatype code %lld in the %s header",
+				 (long long)datatype, what);
+	if (bitpix != bits)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "bits per voxel (%lld) disagree with the datatype code %lld (%d bits) in the %s "
+				 "header; the header is corrupt",
+				 (long long)bitpix, (long long)datatype, bits, what);
+	if (!isfinite(slope) || !isfinite(inter) || (slope != 0.0 && fabs(slope) > 1e30))
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "intensity scaling (scl_slope %g, scl_inter %g) is not finite in the %s header",
+				 slope, inter, what);
+	if (qcode < 0 || qcode > 5 || scode < 0 || scode > 5)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "bad qform_code %lld or sform_code %lld in the %s header",
+				 (long long)qcode, (long long)scode, what);
+	for (i = 0; i < 3; i++) {
+		q[i] = v2 ? hdr_f64(h, 352 + 8 * i, sw) : hdr_f32(h, 256 + 4 * i, sw);
+		qo[i] = v2 ? hdr_f64(h, 376 + 8 * i, sw) : hdr_f32(h, 268 + 4 * i, sw);
+		for (j = 0; j < 4; j++)
+			srow[i][j] = v2 ? hdr_f64(h, 400 + 32 * i + 8 * j, sw) : hdr_f32(h, 280 + 16 * i + 4 * j, sw);
+	}
+	if (qcode > 0) {
+		double b2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2];
+		for (i = 0; i < 3; i++)
+			if (!isfinite(q[i]) || !isfinite(qo[i]))
+				return ctw_error(ctx, CTW_ERR_FORMAT, path,
+						 "the qform (quaternion %g %g %g, offset %g %g %g) is not finite in the "
+						 "%s header",
+						 q[0], q[1], q[2], qo[0], qo[1], qo[2], what);
+		if (!(b2 <= 1.0 + 1e-4))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "the qform quaternion (%g %g %g) is longer than 1 in the %s header; the "
+					 "orientation is undefined",
+					 q[0], q[1], q[2], what);
+		/* pixdim[1..dim[0]] > 0 was checked by the caller (a missing axis counts as 1 mm) */
+		if (!isfinite(pixdim[0]))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "qfac (pixdim[0]) is %g in the %s header",
+					 pixdim[0], what);
+	}
+	if (scode > 0) {
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < 4; j++)
+				if (!isfinite(srow[i][j]))
+					return ctw_error(ctx, CTW_ERR_FORMAT, path,
+							 "the sform row %c holds %g in the %s header; the orientation "
+							 "matrix must be finite",
+							 "xyz"[i], srow[i][j], what);
+		for (i = 0; i < 3; i++)
+			for (j = 0; j < 3; j++)
+				m[i][j] = srow[i][j];
+		if (singular(m))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "the sform matrix of the %s header is singular (determinant %g); the "
+					 "orientation is undefined",
+					 what, det3(m));
+	}
+	return CTW_OK;
+}
 
 int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact)
 {
 	unsigned char h[4096]; /* the header and the extensions we write */
 	unsigned char *buf = NULL;
-	int64_t dim[8], nvox = 1, bitpix, vox_offset, need, have;
-	double pixdim[8];
+	int64_t dim[8], nvox = 1, bitpix, vox_offset, need, have, slack;
+	double pixdim[8], off;
 	int n, sw = 0, v2, i, gzerr = Z_OK, ret = CTW_OK;
-	gzFile gz = gzopen(path, "rb");
+	const char *gzmsg = NULL;
+	struct stat st;
+	gzFile gz;
 
+	memset(exact, 0, sizeof(*exact));
+	if (stat(path, &st) != 0)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "not a regular file (%s); a NIfTI file is expected",
+				 S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
+	gz = gzopen(path, "rb");
 	if (!gz)
 		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
 	n = gzread(gz, h, sizeof(h));
@@ -113,7 +238,7 @@ int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact)
 		pixdim[i] = v2 ? hdr_f64(h, 104 + 8 * i, sw) : hdr_f32(h, 76 + 4 * i, sw);
 	}
 	bitpix = v2 ? hdr_i16(h, 14, sw) : hdr_i16(h, 72, sw);
-	vox_offset = v2 ? hdr_i64(h, 168, sw) : (int64_t)hdr_f32(h, 108, sw);
+	off = v2 ? (double)hdr_i64(h, 168, sw) : hdr_f32(h, 108, sw);
 	if (dim[0] < 1 || dim[0] > 7) {
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "bad number of dimensions %lld in the NIfTI header",
 				(long long)dim[0]);
@@ -140,37 +265,68 @@ int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact)
 			goto out;
 		}
 	}
-	if (bitpix <= 0 || bitpix % 8 || bitpix > 256 || vox_offset < (v2 ? 540 : 348)) {
-		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "bad bits per voxel (%lld) or data offset (%lld) in "
-				"the NIfTI header", (long long)bitpix, (long long)vox_offset);
+	if ((ret = check_header(ctx, path, h, v2, sw, pixdim)))
+		goto out;
+	if (v2) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+				"NIfTI-2 files are not supported (the ITK reader of this build reads NIfTI-1 "
+				"only); convert it to NIfTI-1 (e.g. with nibabel)");
 		goto out;
 	}
+	if (!(off >= (v2 ? 540 : 348) && off <= (double)(1 << 30) && off == floor(off))) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "bad voxel data offset (vox_offset %g) in the NIfTI header",
+				off);
+		goto out;
+	}
+	vox_offset = (int64_t)off;
 	/* Our geometry extension, if any, lies between the header and the voxel data. */
-	memset(exact, 0, sizeof(*exact));
-	if (!v2 && h[348] && n > 352)
-		parse_extension(h + 352, (vox_offset < n ? vox_offset : n) - 352, sw, exact);
-	/* Count the bytes after the header; gzread reads plain files as they are. */
+	{
+		int64_t hs = v2 ? 540 : 348, end = vox_offset < n ? vox_offset : n;
+		if (h[hs] && end > hs + 4 && (ret = parse_extension(h + hs + 4, end - hs - 4, sw, exact)) < 0) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+					"cardiotwin's geometry extension holds a non-finite value%s; the file is "
+					"corrupt (write it again with cardiotwin)",
+					ret == -2 ? " or a zero base-plane normal" : "");
+			goto out;
+		}
+		ret = CTW_OK;
+	}
+	/* Count the bytes after the header; gzread reads plain files as they are. Read to the end
+	 * (the gzip trailer's CRC and length are checked there), but never much past the declared
+	 * size, so a small file that inflates to gigabytes is refused quickly. */
 	need = vox_offset + nvox * (bitpix / 8);
+	slack = (1 << 20) + need / 16;
 	have = n;
-	if (have < need && !(buf = ctw_malloc(ctx, 1 << 16))) {
+	if (!(buf = ctw_malloc(ctx, 1 << 16))) {
 		ret = CTW_ERR_NOMEM;
 		goto out;
 	}
-	while (have < need) {
+	for (;;) {
 		int k = gzread(gz, buf, 1 << 16);
 		if (k <= 0) {
-			gzerror(gz, &gzerr);
+			gzmsg = gzerror(gz, &gzerr);
 			break;
 		}
 		have += k;
+		if (have > need + slack)
+			break;
 	}
-	if (have < need || (gzerr != Z_OK && gzerr != Z_STREAM_END))
+	if (have < need)
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
 				"truncated or corrupt: %lld bytes of voxel data expected, %lld found",
 				(long long)(need - vox_offset), (long long)(have > vox_offset ? have - vox_offset : 0));
+	else if (have > need + slack)
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+				"more than %lld bytes follow the %lld bytes of voxel data the NIfTI header declares; "
+				"the header is corrupt",
+				(long long)slack, (long long)(need - vox_offset));
+	else if (gzerr != Z_OK && gzerr != Z_STREAM_END)
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "corrupt gzip stream (%s): truncated or damaged file",
+				gzmsg && *gzmsg ? gzmsg : "read error");
 out:
 	ctw_free(ctx, buf);
-	gzclose(gz);
+	if (gzclose(gz) != Z_OK && !ret)
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "corrupt gzip stream: truncated or damaged file");
 	if (ret)
 		memset(exact, 0, sizeof(*exact));
 	else if (exact->present && (exact->dim[0] != dim[1] || exact->dim[1] != (dim[0] > 1 ? dim[2] : 1) ||
@@ -179,7 +335,8 @@ out:
 	return ret;
 }
 
-/* Finds our geometry comment among the extensions e[0..n) (each: esize, ecode, data). */
+/* Finds our geometry comment among the extensions e[0..n) (each: esize, ecode, data): 1 found,
+ * 0 none, -1 a non-finite or non-positive value in it, -2 a zero base-plane normal. */
 static int parse_extension(const unsigned char *e, int64_t n, int sw, ctw_nifti_exact *x)
 {
 	while (n >= 8) {
@@ -201,6 +358,21 @@ static int parse_extension(const unsigned char *e, int64_t n, int sw, ctw_nifti_
 				double *q = x->plane;
 				x->has_plane = bp && sscanf(bp, " base-plane %lg %lg %lg %lg %lg %lg", &q[0], &q[1], &q[2],
 							    &q[3], &q[4], &q[5]) == 6;
+				for (int k = 0; k < 18; k++) {
+					double val = k < 3 ? s[k] : k < 6 ? o[k - 3] : d[(k - 6) / 3][(k - 6) % 3];
+					if (!isfinite(val) || (k < 3 && val <= 0))
+						return -1;
+				}
+				if (x->has_plane) {
+					double len = sqrt(q[3] * q[3] + q[4] * q[4] + q[5] * q[5]);
+					for (int k = 0; k < 6; k++)
+						if (!isfinite(q[k]))
+							return -1;
+					if (!(len > 1e-9) || !isfinite(len))
+						return -2;
+					for (int k = 3; k < 6; k++)
+						q[k] /= len;
+				}
 				x->dim[0] = d0;
 				x->dim[1] = d1;
 				x->dim[2] = d2;
@@ -370,10 +542,14 @@ int ctw_nifti_write(ctw_ctx *ctx, const ctw_volume *v, const double *plane, cons
 			goto fail;
 		done += chunk;
 	}
+	errno = 0;
 	if (gzclose(gz) != Z_OK)
-		return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s (disk full?)", strerror(errno));
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", errno ? strerror(errno) : "write error");
 	return CTW_OK;
 fail:
-	gzclose(gz);
-	return ctw_error(ctx, CTW_ERR_IO, path, "cannot write: %s (disk full?)", strerror(errno));
+	{
+		int err = errno;
+		gzclose(gz);
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", err ? strerror(err) : "write error");
+	}
 }
