@@ -24,6 +24,7 @@
 #include "ctw.h"
 #include "export.h"
 #include "fs.h"
+#include "dicom.h"
 #include "image.h"
 #include "mesh.h"
 #include "sha256.h"
@@ -1241,6 +1242,13 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	r->t1 = now_epoch();
 	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, out_label, output)))
 		return ret;
+	if (cli_phase_rule[0]) { /* the phase `ed` chose and the rule that chose it */
+		char buf[128];
+		snprintf(buf, sizeof(buf), "phase_chosen=%s", cli_phase_rule);
+		cli_phase_rule[0] = '\0';
+		if ((ret = strv_add(ctx, &r->params, buf)))
+			return ret;
+	}
 	rs->done[si] = 1;
 	return rec_write(ctx, r, recpath);
 }
@@ -1258,7 +1266,7 @@ const opt cli_run_opts[] = {
 	{ "--labels", "PATH", NULL, "a label map of the image" },
 	{ "--preset", "NAME", "auto", "the label map's vocabulary (see 'cardiotwin segment --help')" },
 	{ "--contours", "DIR", NULL, "Sunnybrook expert contours of the image instead of a label map" },
-	{ "--phase", "N|ed", "ed", "the phase of a cine series (contours: ed = the phase with both contours)" },
+	{ "--phase", "N|ed", "ed", "the phase of a cine series (contours: ed = the largest LV blood volume)" },
 	{ "--phantom", "lv|biv", NULL, "the built-in phantom as input instead of an image" },
 	{ "--model", "lv|biv", "the phantom's kind, else lv", "the ventricular model" },
 	{ "--case-id", "ID", "the case file's id, else 'case'", "the case's pseudonym (never a patient name)" },
@@ -1320,6 +1328,13 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (!sp.phantom == !sp.image || (sp.image && !sp.labels == !sp.contours)) {
 		ret = ctw_error(ctx, CTW_ERR_INVALID, "run",
 				"give a case file, or --phantom KIND, or --image PATH with --labels PATH or --contours DIR");
+		goto out;
+	}
+	if (sp.phase && !sp.contours) { /* only the contours stage reads a phase */
+		ret = sp.image && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)
+			      ? ctw_error(ctx, CTW_ERR_FORMAT, sp.image, "--phase applies to DICOM input only, and this is an "
+									"image file; leave it out")
+			      : ctw_error(ctx, CTW_ERR_INVALID, "run", "--phase applies with --contours only");
 		goto out;
 	}
 	if (vals[8] && ((ret = add2(ctx, &sp.mesh_args, "--edge-length", vals[8]))))
