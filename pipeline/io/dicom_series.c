@@ -356,10 +356,11 @@ static int check_file(ctw_ctx *ctx, const ctw_dicom_file *f, const ctw_dicom_fil
 				 "pixel data holds %u bytes; %d x %d pixels of %d bits need %llu (Rows or Columns "
 				 "wrong, or the file truncated)",
 				 f->pixel_len, f->cols, f->rows, f->bits_allocated, (unsigned long long)need);
-	if (!isfinite(f->slope) || !isfinite(f->intercept) || f->slope == 0 || fabs(f->slope) > 1e30 ||
-	    fabs(f->intercept) > 1e30)
-		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "RescaleSlope %g, RescaleIntercept %g; a finite slope other "
-				 "than 0 and a finite intercept expected", f->slope, f->intercept);
+	/* the rescaled values must fit a float32 voxel: |slope| in [1e-20, 1e20], |intercept| <= 1e20 */
+	if (!isfinite(f->slope) || !isfinite(f->intercept) || !(fabs(f->slope) >= 1e-20) || fabs(f->slope) > 1e20 ||
+	    fabs(f->intercept) > 1e20)
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "RescaleSlope %g, RescaleIntercept %g; a finite slope of "
+				 "magnitude 1e-20..1e20 and a finite intercept expected", f->slope, f->intercept);
 	if (!isfinite(f->gantry_tilt) || fabs(f->gantry_tilt) > 360)
 		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "GantryDetectorTilt %g degrees", f->gantry_tilt);
 	if (n > 1 && (!f->has_ipp || !f->has_iop))
