@@ -55,6 +55,9 @@ int cli_parse_u64(ctw_ctx *ctx, const char *cmd, const char *name, const char *s
 int cli_beside(ctw_ctx *ctx, const char *out, const char *ext, char **path);
 int cli_write_text(ctw_ctx *ctx, const char *path, const char *text);
 int cli_parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase);
+/* The rule that chose the last `ed` phase (ctw_dicom_ed_phase()), "" when none: run records it
+ * in the stage's provenance. */
+extern char cli_phase_rule[96];
 
 /* run.c */
 extern const opt cli_run_opts[], cli_export_opts[], cli_verify_opts[];

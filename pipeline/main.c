@@ -434,9 +434,12 @@ static int info_dicom(ctw_ctx *ctx, const char *path)
 			continue;
 		}
 		print_geometry("  ", st->dim, st->spacing, st->origin, st->direction);
-		if (st->n > 1)
-			printf("  slice spacing: %.6g mm from positions (%.6g to %.6g)\n", (st->pos[st->n - 1] - st->pos[0]) / (st->n - 1),
-			       st->min_step, st->max_step);
+		/* one figure, the grid's k spacing (as in "spacing:"); uneven positions noted beside it */
+		if (st->n > 1 && st->uneven)
+			printf("  slice spacing: %.10g mm (uneven: %.6g to %.6g mm between positions; --allow-gaps "
+			       "resamples to this)\n", st->spacing[2], st->min_step, st->max_step);
+		else if (st->n > 1)
+			printf("  slice spacing: %.10g mm\n", st->spacing[2]);
 		printf("  slice gaps: %s\n", st->uneven ? "uneven spacing (--allow-gaps resamples)" : "none");
 		printf("  pixel type: %s\n", ctw_dtype_name(st->dtype));
 		ctw_dicom_stack_free(ctx, st);
@@ -514,6 +517,8 @@ int cli_write_text(ctw_ctx *ctx, const char *path, const char *text)
 
 /* ---- convert -------------------------------------------------------------------------------- */
 
+char cli_phase_rule[96];
+
 int cli_parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
 {
 	uint64_t n;
@@ -532,7 +537,7 @@ int cli_parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
 static const opt convert_opts[] = {
 	{ "-o|--output", "OUT.nii.gz", NULL, "output NIfTI file (required); OUT.json gets the study record" },
 	{ "--series", "S", NULL, "DICOM series: its number or id as `info` lists it, or its UID" },
-	{ "--phase", "N|ed", NULL, "cine phase, 1-based in TriggerTime order; ed = the first phase" },
+	{ "--phase", "N|ed", NULL, "cine phase, 1-based in TriggerTime order; ed = the smallest trigger time" },
 	{ "--allow-gaps", NULL, NULL, "resample unevenly spaced slices to the smallest spacing" },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -555,6 +560,9 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	ro.allow_gaps = vals[3] != NULL;
 	if ((ret = cli_parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = cli_use_salt(ctx)))
 		return ret;
+	if ((vals[2] || vals[1]) && !ctw_is_dir(argv[0]) && !ctw_is_dicom_file(argv[0]))
+		return ctw_error(ctx, CTW_ERR_FORMAT, argv[0], "%s applies to DICOM input only, and this is an image file; "
+				 "leave it out", vals[2] ? "--phase" : "--series");
 	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = cli_beside(ctx, out, "json", &json)) ||
 	    (ret = ctw_image_write_nifti(ctx, v, out)))
 		goto out;
@@ -567,7 +575,10 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	       v->spacing[2], ctw_dtype_name(v->dtype), out);
 	if (rec.n_phases > 1)
 		printf(", phase %d of %d", rec.phase, rec.n_phases);
+	if (rec.phase_rule[0])
+		printf(" (%s)", rec.phase_rule);
 	printf("\n");
+	snprintf(cli_phase_rule, sizeof(cli_phase_rule), "%s", rec.phase_rule);
 out:
 	ctw_free(ctx, json);
 	ctw_volume_free(ctx, v);
@@ -579,29 +590,38 @@ out:
 static const opt contours_opts[] = {
 	{ "--dicom", "DIR", NULL, "the cine DICOM series the contours were drawn on (required)" },
 	{ "--contours", "DIR", NULL, "Sunnybrook contour files *-icontour-*.txt, *-ocontour-*.txt (required)" },
-	{ "--phase", "N|ed", "ed", "phase to rasterise; ed = the phase holding both contour kinds" },
+	{ "--phase", "N|ed", "ed", "phase to rasterise; ed = the largest LV blood volume (endocardial contours)" },
 	{ "--series", "S", NULL, "DICOM series, when the directory holds several" },
 	{ "-o|--output", "LABELS.nii.gz", NULL, "output label map: 1 LV blood, 2 LV myocardium (required)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
-/* The phase holding both contour kinds, the most contours on ties; 0 when none has both. */
-static int contour_ed_phase(const ctw_dicom_series *s, const ctw_contour_set *cs)
+/* The LV blood volume of each phase (mL): the endocardial contour areas summed over the slices
+ * times the voxel volume, for ctw_dicom_ed_phase(). */
+static int contour_blood(ctw_ctx *ctx, const ctw_dicom_series *s, const ctw_contour_set *cs, double **out)
 {
-	int best = 0, best_n = 0;
-	for (int ph = 1; ph <= s->n_phases; ph++) {
-		int endo = 0, epi = 0, pos, phase;
-		for (int i = 0; i < cs->n; i++)
-			if (ctw_dicom_locate(s, cs->c[i].instance, &pos, &phase) && phase == ph) {
-				endo += cs->c[i].kind == CTW_CONTOUR_ENDO;
-				epi += cs->c[i].kind == CTW_CONTOUR_EPI;
-			}
-		if (endo && epi && endo + epi > best_n) {
-			best = ph;
-			best_n = endo + epi;
-		}
+	double *v = ctw_calloc(ctx, (size_t)s->n_phases, sizeof(*v)), vox, step = 1.0;
+	const ctw_dicom_file *f = s->files[0], *l = s->files[s->n_files - 1];
+	if (!v)
+		return CTW_ERR_NOMEM;
+	/* the mean slice step along the normal (the slice thickness for a single slice) */
+	if (s->n_positions > 1 && f->has_iop && f->has_ipp && l->has_ipp) {
+		double n[3] = { f->iop[1] * f->iop[5] - f->iop[2] * f->iop[4], f->iop[2] * f->iop[3] - f->iop[0] * f->iop[5],
+				f->iop[0] * f->iop[4] - f->iop[1] * f->iop[3] };
+		step = fabs(n[0] * (l->ipp[0] - f->ipp[0]) + n[1] * (l->ipp[1] - f->ipp[1]) + n[2] * (l->ipp[2] - f->ipp[2])) /
+		       (s->n_positions - 1);
+	} else if (f->thickness > 0) {
+		step = f->thickness;
 	}
-	return best;
+	vox = (f->has_spacing ? f->pixel_spacing[0] * f->pixel_spacing[1] : 1.0) * step / 1000.0;
+	for (int i = 0; i < cs->n; i++) {
+		int pos, phase;
+		if (cs->c[i].kind == CTW_CONTOUR_ENDO && ctw_dicom_locate(s, cs->c[i].instance, &pos, &phase) &&
+		    phase >= 1 && phase <= s->n_phases)
+			v[phase - 1] += ctw_contour_area(&cs->c[i]) * vox;
+	}
+	*out = v;
+	return CTW_OK;
 }
 
 static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
@@ -627,14 +647,14 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[3], &s)))
 		goto out;
 	if (phase == CTW_PHASE_ED) {
-		phase = contour_ed_phase(s, cs);
-		if (!phase) {
-			ret = ctw_error(ctx, CTW_ERR_FORMAT, cdir,
-					"no phase of '%s' holds both endocardial and epicardial contours; give --phase N",
-					dicom);
+		/* the one meaning of ed: the largest LV blood volume of the expert contours */
+		double *blood = NULL;
+		if ((ret = contour_blood(ctx, s, cs, &blood)))
 			goto out;
-		}
-		ctw_log(ctx, CTW_LOG_INFO, "contours", "end-diastole: phase %d holds both contour kinds", phase);
+		ret = ctw_dicom_ed_phase(ctx, cdir, s, blood, &phase, cli_phase_rule, sizeof(cli_phase_rule));
+		ctw_free(ctx, blood);
+		if (ret)
+			goto out;
 	}
 	if ((ret = ctw_dicom_stack_build(ctx, dicom, s, phase, 0, &st)) ||
 	    (ret = ctw_volume_new(ctx, st->dim, CTW_U8, &v)))
@@ -679,6 +699,8 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		printf("contours: phase %d, %d contours on %lld slices (%d endocardial contours of other phases "
 		       "left out), written to %s\n",
 		       phase, used, (long long)v->dim[2], other_phase, out);
+		if (cli_phase_rule[0])
+			printf("  %s\n", cli_phase_rule);
 		printf("  label   1 lv_blood   %10.3f mL\n  label   2 lv_myo     %10.3f mL\n", counts[1] * vox,
 		       counts[2] * vox);
 	}

@@ -24,6 +24,7 @@
 #include "ctw.h"
 #include "export.h"
 #include "fs.h"
+#include "dicom.h"
 #include "image.h"
 #include "mesh.h"
 #include "sha256.h"
@@ -1289,6 +1290,13 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	r->t1 = now_epoch();
 	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, out_label, output)))
 		return ret;
+	if (cli_phase_rule[0]) { /* the phase `ed` chose and the rule that chose it */
+		char buf[128];
+		snprintf(buf, sizeof(buf), "phase_chosen=%s", cli_phase_rule);
+		cli_phase_rule[0] = '\0';
+		if ((ret = strv_add(ctx, &r->params, buf)))
+			return ret;
+	}
 	rs->done[si] = 1;
 	return rec_write(ctx, r, recpath);
 }
@@ -1411,7 +1419,7 @@ const opt cli_run_opts[] = {
 	{ "--labels", "PATH", NULL, "a label map of the image" },
 	{ "--preset", "NAME", "auto", "the label map's vocabulary (see 'cardiotwin segment --help')" },
 	{ "--contours", "DIR", NULL, "Sunnybrook expert contours of the image instead of a label map" },
-	{ "--phase", "N|ed", "ed", "the phase of a cine series (contours: ed = the phase with both contours)" },
+	{ "--phase", "N|ed", "ed", "the phase of a cine series (contours: ed = the largest LV blood volume)" },
 	{ "--phantom", "lv|biv", NULL, "the built-in phantom as input instead of an image" },
 	{ "--model", "lv|biv", "the phantom's kind, else lv", "the ventricular model" },
 	{ "--case-id", "ID", "the case file's id, else 'case'", "the case's pseudonym (never a patient name)" },
@@ -1532,6 +1540,13 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	    (ret = check_input(ctx, rs.casefile, vals[1] ? 0 : sp.labels_line, "label map", sp.labels, 1, 0)) ||
 	    (ret = check_input(ctx, rs.casefile, vals[3] ? 0 : sp.contours_line, "contour directory", sp.contours, 0, 1)))
 		goto out;
+	if (sp.phase && !sp.contours) { /* only the contours stage reads a phase */
+		ret = sp.image && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)
+			      ? ctw_error(ctx, CTW_ERR_FORMAT, sp.image, "--phase applies to DICOM input only, and this is an "
+									"image file; leave it out")
+			      : ctw_error(ctx, CTW_ERR_INVALID, "run", "--phase applies with --contours only");
+		goto out;
+	}
 	if (vals[10] && (rs.from = stage_index(vals[10])) < 0) {
 		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "--from takes input, segment, mesh, fibers or export, not '%s'", vals[10]);
 		goto out;

@@ -60,26 +60,72 @@ static int decimals(const unsigned char *v, uint32_t n, double *out, int max)
 		double x = strtod(s, &end);
 		if (end == s || !isfinite(x))
 			return k;
-		out[k++] = x;
 		while (*end == ' ')
 			end++;
+		if (*end != '\\' && *end != '\0')
+			return k; /* "1.5abc": not a decimal string */
+		out[k++] = x;
 		if (*end != '\\')
 			break;
 	}
 	return k;
 }
 
-static int int_value(const unsigned char *v, uint32_t n)
+/* Notes the first attribute whose value is present but invalid. */
+static void mark_bad(ctw_dicom_file *f, const char *name)
 {
-	char buf[32];
+	if (!f->bad[0])
+		snprintf(f->bad, sizeof(f->bad), "%s", name);
+}
+
+/* A decimal string attribute of exactly want values: writes them and returns 1; returns 0 when
+ * the attribute is empty (absent) and marks it bad (returning 0) when it is invalid: not
+ * numbers, non-finite, too few or too many values. The output is left unchanged unless valid. */
+static int decimal_attr(ctw_dicom_file *f, const char *name, const unsigned char *v, uint32_t n,
+			double *out, int want)
+{
+	double tmp[8];
+	char buf[256];
+	int k;
 	str_value(v, n, buf, sizeof(buf));
-	return (int)strtol(buf, NULL, 10);
+	if (!buf[0])
+		return 0;
+	k = decimals(v, n, tmp, want + 1);
+	if (k != want) {
+		mark_bad(f, name);
+		return 0;
+	}
+	memcpy(out, tmp, sizeof(double) * (size_t)want);
+	return 1;
+}
+
+/* An unsigned short (US) attribute: its value, or 0 when empty; marks a wrong length bad. */
+static int us_attr(ctw_dicom_file *f, const char *name, const unsigned char *v, uint32_t n)
+{
+	if (n == 0)
+		return 0;
+	if (n != 2) {
+		mark_bad(f, name);
+		return 0;
+	}
+	return rd16(v);
+}
+
+static int int_value(const unsigned char *v, uint32_t n, int *ok)
+{
+	char buf[32], *end;
+	long x;
+	str_value(v, n, buf, sizeof(buf));
+	x = strtol(buf, &end, 10);
+	*ok = buf[0] && *end == '\0' && x >= -1000000 && x <= 1000000;
+	return *ok ? (int)x : 0;
 }
 
 static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint32_t n, int depth)
 {
 	ctw_dicom_file *f = r->f;
 	char buf[64];
+	int ok;
 	if (depth > 0)
 		return;
 	switch (((uint32_t)g << 16) | e) {
@@ -99,16 +145,16 @@ static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint
 		str_value(v, n, f->description, sizeof(f->description));
 		break;
 	case 0x00180050:
-		decimals(v, n, &f->thickness, 1);
+		decimals(v, n, &f->thickness, 1); /* informative only: the geometry uses positions */
 		break;
 	case 0x00180087:
 		decimals(v, n, &f->field_strength, 1);
 		break;
 	case 0x00181060:
-		decimals(v, n, &f->trigger_time, 1);
+		decimal_attr(f, "TriggerTime", v, n, &f->trigger_time, 1);
 		break;
 	case 0x00181120:
-		decimals(v, n, &f->gantry_tilt, 1);
+		decimal_attr(f, "GantryDetectorTilt", v, n, &f->gantry_tilt, 1);
 		break;
 	case 0x0020000D:
 		str_value(v, n, f->study_uid, sizeof(f->study_uid));
@@ -116,45 +162,58 @@ static void take(reader *r, uint16_t g, uint16_t e, const unsigned char *v, uint
 	case 0x0020000E:
 		str_value(v, n, f->series_uid, sizeof(f->series_uid));
 		break;
+	case 0x00200011:
+		str_value(v, n, f->series_number, sizeof(f->series_number));
+		break;
 	case 0x00200013:
 		str_value(v, n, buf, sizeof(buf));
 		f->instance = buf[0] ? strtoll(buf, NULL, 10) : -1;
 		break;
 	case 0x00200032:
-		f->has_ipp = decimals(v, n, f->ipp, 3) == 3;
+		f->has_ipp = decimal_attr(f, "ImagePositionPatient", v, n, f->ipp, 3);
 		break;
 	case 0x00200037:
-		f->has_iop = decimals(v, n, f->iop, 6) == 6;
+		f->has_iop = decimal_attr(f, "ImageOrientationPatient", v, n, f->iop, 6);
 		break;
 	case 0x00200100:
 		decimals(v, n, &f->temporal_pos, 1);
 		break;
 	case 0x00280002:
-		f->samples = n >= 2 ? rd16(v) : 0;
+		f->samples = us_attr(f, "SamplesPerPixel", v, n);
 		break;
 	case 0x00280008:
-		f->frames = int_value(v, n);
+		f->frames = int_value(v, n, &ok);
+		if (!ok) {
+			f->frames = 0;
+			mark_bad(f, "NumberOfFrames");
+		}
 		break;
 	case 0x00280010:
-		f->rows = n >= 2 ? rd16(v) : 0;
+		f->rows = us_attr(f, "Rows", v, n);
 		break;
 	case 0x00280011:
-		f->cols = n >= 2 ? rd16(v) : 0;
+		f->cols = us_attr(f, "Columns", v, n);
 		break;
 	case 0x00280030:
-		f->has_spacing = decimals(v, n, f->pixel_spacing, 2) == 2;
+		f->has_spacing = decimal_attr(f, "PixelSpacing", v, n, f->pixel_spacing, 2);
 		break;
 	case 0x00280100:
-		f->bits_allocated = n >= 2 ? rd16(v) : 0;
+		f->bits_allocated = us_attr(f, "BitsAllocated", v, n);
+		break;
+	case 0x00280101:
+		f->bits_stored = n ? us_attr(f, "BitsStored", v, n) : -1;
+		break;
+	case 0x00280102:
+		f->high_bit = n ? us_attr(f, "HighBit", v, n) : -1;
 		break;
 	case 0x00280103:
-		f->pixel_rep = n >= 2 ? rd16(v) : 0;
+		f->pixel_rep = us_attr(f, "PixelRepresentation", v, n);
 		break;
 	case 0x00281052:
-		decimals(v, n, &f->intercept, 1);
+		decimal_attr(f, "RescaleIntercept", v, n, &f->intercept, 1);
 		break;
 	case 0x00281053:
-		decimals(v, n, &f->slope, 1);
+		decimal_attr(f, "RescaleSlope", v, n, &f->slope, 1);
 		break;
 	case 0x7FE00010:
 		f->has_pixels = 1;
@@ -260,6 +319,7 @@ int ctw_dicom_parse(const unsigned char *buf, size_t n, ctw_dicom_file *f)
 	f->trigger_time = f->temporal_pos = f->field_strength = NAN;
 	f->slope = 1.0;
 	f->samples = f->frames = 1;
+	f->bits_stored = f->high_bit = -1;
 	if (n < 132 || memcmp(buf + 128, "DICM", 4) != 0)
 		return 0;
 	memset(&r, 0, sizeof(r));
@@ -276,12 +336,25 @@ int ctw_dicom_parse(const unsigned char *buf, size_t n, ctw_dicom_file *f)
 		r.explicit_vr = 1; /* explicit little endian, and every compressed syntax */
 	if (walk(&r, 0, 0) < 0)
 		return -1;
+	if (f->has_pixels && (f->rows <= 0 || f->cols <= 0)) {
+		mark_bad(f, f->rows <= 0 ? "Rows" : "Columns");
+		return -1; /* pixel data of no size */
+	}
 	if (f->rows <= 0 || f->cols <= 0)
 		return 0; /* not an image: DICOMDIR, structured report, ... */
 	return f->has_pixels ? 1 : -1;
 }
 
-/* Parses one file into f: ctw_dicom_parse()'s codes, or -2 when out of memory. */
+/* 1 when the file name says DICOM (.dcm, any case). */
+static int dcm_name(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 4 && path[n - 4] == '.' && (path[n - 3] | 0x20) == 'd' && (path[n - 2] | 0x20) == 'c' &&
+	       (path[n - 1] | 0x20) == 'm';
+}
+
+/* Parses one file into f: ctw_dicom_parse()'s codes, or -2 when out of memory. A file named
+ * .dcm without the DICOM preamble is damaged (-1; a file truncated before byte 132), not other. */
 static int parse_file(ctw_ctx *ctx, const char *path, ctw_dicom_file *f)
 {
 	FILE *fp = fopen(path, "rb");
@@ -292,9 +365,15 @@ static int parse_file(ctw_ctx *ctx, const char *path, ctw_dicom_file *f)
 	memset(f, 0, sizeof(*f));
 	if (!fp)
 		return 0;
-	if (fstat(fileno(fp), &st) != 0 || st.st_size < 132 || st.st_size > ((int64_t)1 << 31) ||
-	    !ctw_is_dicom_file(path))
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > ((int64_t)1 << 31))
 		goto out;
+	if (st.st_size < 132 || !ctw_is_dicom_file(path)) {
+		if (dcm_name(path)) {
+			snprintf(f->bad, sizeof(f->bad), "the DICOM preamble");
+			ret = -1;
+		}
+		goto out;
+	}
 	buf = ctw_malloc(ctx, (size_t)st.st_size);
 	if (!buf) {
 		ret = -2;
@@ -340,6 +419,14 @@ static int add_file(ctw_dicom_scan *s, const char *path)
 	if (k == 0)
 		s->n_skipped_other++;
 	if (k == -1) {
+		ctw_dicom_damaged *d = ctw_realloc(walking.ctx, s->damaged, sizeof(*d) * (size_t)(s->n_skipped_corrupt + 1));
+		if (!d)
+			return CTW_ERR_NOMEM;
+		s->damaged = d;
+		d += s->n_skipped_corrupt;
+		memcpy(d->series_uid, f.series_uid, sizeof(d->series_uid));
+		if (!(d->path = ctw_strdup(walking.ctx, path)))
+			return CTW_ERR_NOMEM;
 		s->n_skipped_corrupt++;
 		ctw_log(walking.ctx, CTW_LOG_WARN, path, "skipped: damaged DICOM file");
 	}
@@ -429,6 +516,9 @@ void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s)
 		return;
 	for (i = 0; i < s->n_files; i++)
 		ctw_free(ctx, s->files[i].path);
+	for (i = 0; i < s->n_skipped_corrupt; i++)
+		ctw_free(ctx, s->damaged[i].path);
+	ctw_free(ctx, s->damaged);
 	for (i = 0; s->series && i < s->n_series; i++)
 		ctw_free(ctx, s->series[i].files);
 	ctw_free(ctx, s->series);

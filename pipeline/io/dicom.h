@@ -15,10 +15,11 @@ extern "C" {
 typedef struct ctw_dicom_file {
 	char *path;
 	char study_uid[65], series_uid[65], syntax[65];
-	char modality[17], manufacturer[65], description[65], study_date[17];
+	char modality[17], manufacturer[65], description[65], study_date[17], series_number[13];
 	int64_t instance;          /* InstanceNumber, -1 when absent                          */
 	int rows, cols;            /* 0 when absent                                           */
 	int samples, bits_allocated, pixel_rep, frames;
+	int bits_stored, high_bit; /* -1 when absent                                          */
 	double pixel_spacing[2];   /* PixelSpacing: between rows, between columns (mm)        */
 	double thickness;          /* SliceThickness (mm), 0 when absent                      */
 	int has_spacing;
@@ -31,7 +32,15 @@ typedef struct ctw_dicom_file {
 	double gantry_tilt;        /* GantryDetectorTilt (degrees), 0 when absent             */
 	int has_pixels;
 	uint32_t pixel_len;        /* bytes; 0xFFFFFFFF for encapsulated (compressed) pixels   */
+	char bad[48];              /* the first attribute present with an invalid value: not a
+				    * number, non-finite, too few values, a wrong length; "" if none */
 } ctw_dicom_file;
+
+/* A file that looks like DICOM (the preamble, or a .dcm name) but could not be parsed. */
+typedef struct ctw_dicom_damaged {
+	char *path;
+	char series_uid[65];       /* as far as it could be read; "" when not reached          */
+} ctw_dicom_damaged;
 
 typedef struct ctw_dicom_series {
 	char uid[65];
@@ -41,6 +50,9 @@ typedef struct ctw_dicom_series {
 	int n_positions;           /* distinct slice positions                                */
 	int n_phases;              /* most files at one position (cine phases)                */
 	int phases_regular;        /* every position has n_phases files                       */
+	const char *damaged;       /* a damaged file that may belong to the series, or NULL   */
+	const ctw_dicom_file *dup[2]; /* two images of one position, time and instance, or NULL */
+	int uid_derived;           /* no SeriesInstanceUID: uid is a key of other attributes  */
 } ctw_dicom_series;
 
 typedef struct ctw_dicom_scan {
@@ -48,6 +60,7 @@ typedef struct ctw_dicom_scan {
 	ctw_dicom_file *files;
 	int n_skipped_other;       /* files that are not DICOM images                         */
 	int n_skipped_corrupt;     /* DICOM files that are truncated or malformed             */
+	ctw_dicom_damaged *damaged; /* those files (n_skipped_corrupt of them)                */
 	int n_series;
 	ctw_dicom_series *series;  /* most files first                                        */
 } ctw_dicom_scan;
@@ -72,8 +85,23 @@ CTW_API void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s);
 CTW_API int ctw_dicom_find_series(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan,
 				  const char *sel, const ctw_dicom_series **out);
 
-/* Public id of a series: the first 12 hex digits of HMAC-SHA256(salt, SeriesInstanceUID). */
+/* Public id of a series: the first 12 hex digits of its keyed hash, HMAC-SHA256(salt,
+ * SeriesInstanceUID), or, for files without one, HMAC-SHA256(salt, a key of stable attributes:
+ * StudyInstanceUID, SeriesNumber, SeriesDescription, Modality, Rows, Columns, the orientation and
+ * the first slice position), so series without UIDs still get ids of their own. */
 CTW_API void ctw_dicom_series_id(ctw_ctx *ctx, const ctw_dicom_series *s, char id[13]);
+/* The keyed hash (64 hex digits) the id is the start of. */
+CTW_API void ctw_dicom_series_hash(ctw_ctx *ctx, const ctw_dicom_series *s, char hex[65]);
+
+/* The one meaning of `ed` (end-diastole) in cardiotwin. With lv_blood (n_phases values, the LV
+ * blood volume of each phase from labels or contours; 0 or less: no data for the phase): the
+ * phase of the largest volume. Without (NULL): the phase of the smallest TriggerTime (a single
+ * phase is phase 1); CTW_ERR_FORMAT naming path when the phases share one trigger time or have
+ * none (real-time cine): there is no way to tell end-diastole, --phase N is needed. *phase is
+ * 1-based; rule (cap bytes) receives the rule that chose it, for logs and provenance; it is also
+ * logged at info level. */
+CTW_API int ctw_dicom_ed_phase(ctw_ctx *ctx, const char *path, const ctw_dicom_series *s,
+			       const double *lv_blood, int *phase, char *rule, size_t cap);
 
 /* One 3D stack of a series: one file per slice position for one phase, sorted along the slice
  * normal, and its grid. */
@@ -87,18 +115,23 @@ typedef struct ctw_dicom_stack {
 	double min_step, max_step; /* smallest and largest distance between slices (mm)       */
 	int uneven;                /* steps differ from their mean by more than 1 %           */
 	int resampled;             /* dim[2] slices resampled from n uneven ones (allow_gaps) */
+	char phase_rule[96];       /* how the phase was chosen (ed: the rule), "" for --phase N */
 	ctw_dtype dtype;           /* voxel type that holds the rescaled values               */
 } ctw_dicom_stack;
 
 #define CTW_PHASE_NONE 0 /* the series must have a single phase      */
-#define CTW_PHASE_ED (-1) /* end-diastole = the first phase (R wave) */
+#define CTW_PHASE_ED (-1) /* end-diastole: see ctw_dicom_ed_phase() (trigger time here) */
 
 /* Builds the stack of phase `phase` (1-based, by TriggerTime order at each position; or
- * CTW_PHASE_ED, or CTW_PHASE_NONE) of series s and checks it: the same size, pixel spacing and
+ * CTW_PHASE_ED, or CTW_PHASE_NONE) of series s and checks it: no damaged file that may be one of
+ * its images, no duplicate image, every slice position with every phase (a missing cine image is
+ * refused naming its slice and phase), the same size, pixel spacing and
  * orientation on every slice, no gantry tilt, evenly spaced slices (within 1 %) unless
  * allow_gaps (then dim[2] slices at the smallest spacing are to be interpolated; logged when
- * allow_gaps is 1, not when 2, which only describes), the voxel limit; every file's header (spacing > 0 and finite, pixel data complete,
- * one frame, grey scale). CTW_ERR_FORMAT naming path, or the file at fault. On success *out is
+ * allow_gaps is 1, not when 2, which only describes), the voxel limit; every file's header (no
+ * invalid value, spacing > 0 and finite, positions within 1 km, unit orthogonal orientation,
+ * rescale finite and slope not 0, bits consistent, pixel data of exactly Rows x Columns, one
+ * frame, grey scale, a transfer syntax that is read and matches the pixel data). CTW_ERR_FORMAT naming path, or the file at fault. On success *out is
  * new; free it with ctw_dicom_stack_free(). */
 CTW_API int ctw_dicom_stack_build(ctw_ctx *ctx, const char *path, const ctw_dicom_series *s,
 				  int phase, int allow_gaps, ctw_dicom_stack **out);

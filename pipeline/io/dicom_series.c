@@ -95,8 +95,14 @@ static int organise(ctw_ctx *ctx, ctw_dicom_series *g)
 		it[i].t = time_key(it[i].f);
 	}
 	qsort(it, (size_t)g->n_files, sizeof(*it), by_along_then_time);
-	for (i = 0; i < g->n_files; i++)
+	for (i = 0; i < g->n_files; i++) {
 		g->files[i] = it[i].f;
+		if (i > 0 && !g->dup[0] && same_position(it[i].f, it[i - 1].f) && it[i].t == it[i - 1].t &&
+		    it[i].f->instance == it[i - 1].f->instance) {
+			g->dup[0] = it[i - 1].f;
+			g->dup[1] = it[i].f;
+		}
+	}
 	ctw_free(ctx, it);
 
 	g->n_orientations = 1;
@@ -127,18 +133,52 @@ static int organise(ctw_ctx *ctx, ctw_dicom_series *g)
 	return CTW_OK;
 }
 
+/* The substitute key of a file without SeriesInstanceUID: attributes every image of one series
+ * shares (not the position). */
+static void derived_key(const ctw_dicom_file *f, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "study=%s|number=%s|description=%s|modality=%s|size=%dx%d|iop=%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
+		 f->study_uid, f->series_number, f->description, f->modality, f->rows, f->cols,
+		 f->has_iop ? f->iop[0] + 0.0 : 9.0, f->iop[1] + 0.0, f->iop[2] + 0.0, f->iop[3] + 0.0,
+		 f->iop[4] + 0.0, f->iop[5] + 0.0);
+}
+
+/* The grouping key of a file: its SeriesInstanceUID, or "~" and a digest of derived_key(). */
+static void group_key(const ctw_dicom_file *f, char key[65])
+{
+	char text[512], hex[65];
+	unsigned char dg[32];
+	ctw_sha256 h;
+	if (f->series_uid[0]) {
+		memcpy(key, f->series_uid, 65);
+		return;
+	}
+	derived_key(f, text, sizeof(text));
+	ctw_sha256_init(&h);
+	ctw_sha256_update(&h, text, strlen(text));
+	ctw_sha256_final(&h, dg);
+	ctw_hex(dg, sizeof(dg), hex);
+	snprintf(key, 65, "~%.63s", hex);
+}
+
 int ctw_dicom_group(ctw_ctx *ctx, ctw_dicom_scan *s)
 {
 	int i, j, ret;
+	char (*keys)[65];
 	s->series = ctw_calloc(ctx, (size_t)(s->n_files ? s->n_files : 1), sizeof(*s->series));
-	if (!s->series)
+	keys = ctw_calloc(ctx, (size_t)(s->n_files ? s->n_files : 1), sizeof(*keys));
+	if (!s->series || !keys) {
+		ctw_free(ctx, keys);
 		return CTW_ERR_NOMEM;
+	}
 	for (i = 0; i < s->n_files; i++) {
+		group_key(&s->files[i], keys[i]);
 		for (j = 0; j < s->n_series; j++)
-			if (!strcmp(s->series[j].uid, s->files[i].series_uid))
+			if (!strcmp(s->series[j].uid, keys[i]))
 				break;
 		if (j == s->n_series) {
-			memcpy(s->series[j].uid, s->files[i].series_uid, sizeof(s->series[j].uid));
+			memcpy(s->series[j].uid, keys[i], sizeof(s->series[j].uid));
+			s->series[j].uid_derived = !s->files[i].series_uid[0];
 			s->n_series++;
 		}
 		s->series[j].n_files++;
@@ -147,14 +187,23 @@ int ctw_dicom_group(ctw_ctx *ctx, ctw_dicom_scan *s)
 		ctw_dicom_series *g = &s->series[j];
 		int n = 0;
 		g->files = ctw_calloc(ctx, (size_t)g->n_files, sizeof(*g->files));
-		if (!g->files)
+		if (!g->files) {
+			ctw_free(ctx, keys);
 			return CTW_ERR_NOMEM;
+		}
 		for (i = 0; i < s->n_files; i++)
-			if (!strcmp(g->uid, s->files[i].series_uid))
+			if (!strcmp(g->uid, keys[i]))
 				g->files[n++] = &s->files[i];
-		if ((ret = organise(ctx, g)))
+		/* a damaged file is this series' when its UID says so or could not be read */
+		for (i = 0; i < s->n_skipped_corrupt && !g->damaged; i++)
+			if (!s->damaged[i].series_uid[0] || !strcmp(s->damaged[i].series_uid, g->uid))
+				g->damaged = s->damaged[i].path;
+		if ((ret = organise(ctx, g))) {
+			ctw_free(ctx, keys);
 			return ret;
+		}
 	}
+	ctw_free(ctx, keys);
 	qsort(s->series, (size_t)s->n_series, sizeof(*s->series), by_size);
 	return CTW_OK;
 }
@@ -172,11 +221,25 @@ static void keyed_hash(ctw_ctx *ctx, const char *text, char hex[65])
 	ctw_hex(mac, sizeof(mac), hex);
 }
 
+void ctw_dicom_series_hash(ctw_ctx *ctx, const ctw_dicom_series *s, char hex[65])
+{
+	const ctw_dicom_file *f = s->files[0];
+	char text[600];
+	if (!s->uid_derived) {
+		keyed_hash(ctx, s->uid, hex);
+		return;
+	}
+	derived_key(f, text, sizeof(text) - 100);
+	snprintf(text + strlen(text), 100, "|first=%.3f,%.3f,%.3f", f->has_ipp ? f->ipp[0] + 0.0 : 0.0,
+		 f->has_ipp ? f->ipp[1] + 0.0 : 0.0, f->has_ipp ? f->ipp[2] + 0.0 : 0.0);
+	keyed_hash(ctx, text, hex);
+}
+
 void ctw_dicom_series_id(ctw_ctx *ctx, const ctw_dicom_series *s, char id[13])
 {
 	char hex[65];
-	keyed_hash(ctx, s->uid, hex);
-	snprintf(id, 13, "%.12s", hex[0] ? hex : "000000000000");
+	ctw_dicom_series_hash(ctx, s, hex);
+	snprintf(id, 13, "%.12s", hex);
 }
 
 int ctw_dicom_find_series(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan,
@@ -210,7 +273,8 @@ int ctw_dicom_find_series(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *
 	for (k = 0; found < 0 && k < scan->n_series; k++) {
 		char id[13];
 		ctw_dicom_series_id(ctx, &scan->series[k], id);
-		if ((hex && n <= 12 && strncasecmp(id, sel, n) == 0) || strcmp(scan->series[k].uid, sel) == 0)
+		if ((hex && n <= 12 && strncasecmp(id, sel, n) == 0) ||
+		    (!scan->series[k].uid_derived && strcmp(scan->series[k].uid, sel) == 0))
 			found = k;
 	}
 	if (found < 0)
@@ -221,21 +285,65 @@ int ctw_dicom_find_series(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *
 	return CTW_OK;
 }
 
+/* Transfer syntaxes whose pixel data GDCM decodes: native (0) or encapsulated (1); -1: not read. */
+static int syntax_kind(const char *uid)
+{
+	static const char *const native[] = { "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", NULL };
+	static const char *const encapsulated[] = { "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+						    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+						    "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+						    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+						    "1.2.840.10008.1.2.5",    NULL };
+	for (int i = 0; native[i]; i++)
+		if (!strcmp(uid, native[i]))
+			return 0;
+	for (int i = 0; encapsulated[i]; i++)
+		if (!strcmp(uid, encapsulated[i]))
+			return 1;
+	return -1;
+}
+
+#define MAX_POSITION_MM 1e6 /* a patient position beyond 1 km is a broken header */
+
 /* Checks one file's header before anything is allocated for it. */
 static int check_file(ctw_ctx *ctx, const ctw_dicom_file *f, const ctw_dicom_file *f0, int n)
 {
-	const int native = !strcmp(f->syntax, "1.2.840.10008.1.2") || !strcmp(f->syntax, "1.2.840.10008.1.2.1");
+	const int kind = syntax_kind(f->syntax);
 	uint64_t need = (uint64_t)f->rows * (uint64_t)f->cols * (uint64_t)(f->bits_allocated / 8);
 
+	if (f->bad[0])
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
+				 "invalid %s (not a number, not finite, a wrong number of values or a wrong "
+				 "length); the header is damaged",
+				 f->bad);
+	if (kind < 0)
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
+				 "transfer syntax '%s' is not supported; convert the file with gdcmconv --raw",
+				 f->syntax);
+	if (kind != (f->pixel_len == 0xFFFFFFFFu))
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
+				 "the pixel data is %s but the transfer syntax '%s' says %s; the file is damaged",
+				 kind ? "not compressed" : "compressed (encapsulated)", f->syntax,
+				 kind ? "compressed" : "not compressed");
 	if (f->samples != 1)
 		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "%d samples per pixel; grey-scale images are expected",
 				 f->samples);
-	if (f->frames > 1)
+	if (f->frames != 1)
 		return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
-				 "multi-frame image (%d frames); not supported yet, export single frames", f->frames);
+				 f->frames > 1 ? "multi-frame image (%d frames); not supported yet, export single frames"
+					       : "NumberOfFrames is %d; one frame is expected",
+				 f->frames);
 	if (f->bits_allocated != 8 && f->bits_allocated != 16 && f->bits_allocated != 32)
 		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "%d bits allocated per pixel; 8, 16 or 32 expected",
 				 f->bits_allocated);
+	if (f->bits_stored == 0 || f->bits_stored > f->bits_allocated)
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "BitsStored %d with BitsAllocated %d; 1..%d expected",
+				 f->bits_stored, f->bits_allocated, f->bits_allocated);
+	if (f->high_bit >= 0 && f->high_bit != (f->bits_stored > 0 ? f->bits_stored : f->bits_allocated) - 1)
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "HighBit %d with BitsStored %d; HighBit is BitsStored - 1",
+				 f->high_bit, f->bits_stored > 0 ? f->bits_stored : f->bits_allocated);
+	if (f->pixel_rep != 0 && f->pixel_rep != 1)
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "PixelRepresentation %d; 0 or 1 expected", f->pixel_rep);
 	if (!f->has_spacing)
 		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "no PixelSpacing; the geometry is unknown");
 	for (int c = 0; c < 2; c++)
@@ -243,15 +351,27 @@ static int check_file(ctw_ctx *ctx, const ctw_dicom_file *f, const ctw_dicom_fil
 			return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
 					 "PixelSpacing %g\\%g; both must be finite and > 0", f->pixel_spacing[0],
 					 f->pixel_spacing[1]);
-	if (native && f->pixel_len < need)
+	if (kind == 0 && f->pixel_len != need && f->pixel_len != need + (need & 1))
 		return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
-				 "pixel data holds %u bytes; %d x %d pixels of %d bits need %llu", f->pixel_len,
-				 f->cols, f->rows, f->bits_allocated, (unsigned long long)need);
-	if (!isfinite(f->slope) || !isfinite(f->intercept) || f->slope == 0)
-		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "bad RescaleSlope/RescaleIntercept");
+				 "pixel data holds %u bytes; %d x %d pixels of %d bits need %llu (Rows or Columns "
+				 "wrong, or the file truncated)",
+				 f->pixel_len, f->cols, f->rows, f->bits_allocated, (unsigned long long)need);
+	/* the rescaled values must fit a float32 voxel: |slope| in [1e-20, 1e20], |intercept| <= 1e20 */
+	if (!isfinite(f->slope) || !isfinite(f->intercept) || !(fabs(f->slope) >= 1e-20) || fabs(f->slope) > 1e20 ||
+	    fabs(f->intercept) > 1e20)
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "RescaleSlope %g, RescaleIntercept %g; a finite slope of "
+				 "magnitude 1e-20..1e20 and a finite intercept expected", f->slope, f->intercept);
+	if (!isfinite(f->gantry_tilt) || fabs(f->gantry_tilt) > 360)
+		return ctw_error(ctx, CTW_ERR_FORMAT, f->path, "GantryDetectorTilt %g degrees", f->gantry_tilt);
 	if (n > 1 && (!f->has_ipp || !f->has_iop))
 		return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
 				 "no ImagePositionPatient or ImageOrientationPatient; cannot stack the slices");
+	if (f->has_ipp)
+		for (int c = 0; c < 3; c++)
+			if (!(fabs(f->ipp[c]) <= MAX_POSITION_MM))
+				return ctw_error(ctx, CTW_ERR_FORMAT, f->path,
+						 "ImagePositionPatient %g\\%g\\%g is more than 1 km from the origin; the "
+						 "header is damaged", f->ipp[0], f->ipp[1], f->ipp[2]);
 	if (f->has_iop) {
 		double r2 = dot(f->iop, f->iop), c2 = dot(f->iop + 3, f->iop + 3), rc = dot(f->iop, f->iop + 3);
 		if (!(fabs(r2 - 1) < 1e-3 && fabs(c2 - 1) < 1e-3 && fabs(rc) < 1e-3))
@@ -388,23 +508,167 @@ static int stack_geometry(ctw_ctx *ctx, const char *path, ctw_dicom_stack *st, i
 	return CTW_OK;
 }
 
+/* The first position (0-based) with fewer than n_phases images, its first file index, its count,
+ * and a full position's first file index for reference. */
+static void short_position(const ctw_dicom_series *s, int *pos, int *first, int *count, int *ref)
+{
+	int i, p = 0, start = 0;
+	*pos = *first = *count = *ref = -1;
+	for (i = 1; i <= s->n_files; i++) {
+		if (i < s->n_files && same_position(s->files[i], s->files[i - 1]))
+			continue;
+		if (i - start < s->n_phases && *pos < 0) {
+			*pos = p;
+			*first = start;
+			*count = i - start;
+		}
+		if (i - start == s->n_phases && *ref < 0)
+			*ref = start;
+		p++;
+		start = i;
+	}
+}
+
+/* CTW_ERR_FORMAT naming path: a slice position lacks a cine image; which phase, when the trigger
+ * times tell. */
+static int missing_image(ctw_ctx *ctx, const char *path, const ctw_dicom_series *s)
+{
+	int pos, first, count, ref, miss = 0;
+	short_position(s, &pos, &first, &count, &ref);
+	if (pos < 0 || ref < 0)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "some slice positions have fewer images than others");
+	/* Which phase: the slices may be acquired at different heart rates, so the times are
+	 * compared within the slice. A gap of about two steps between two images is the missing
+	 * phase; none: the first phase is missing when the first image starts more than a step later
+	 * (relative to its step) than a full slice's first image, else the last one is. */
+	if (count >= 2) {
+		double steps[64], m, mref, t0;
+		int n = 0, ok = 1;
+		for (int i = 0; i < count && ok; i++)
+			ok = !isnan(s->files[first + i]->trigger_time);
+		for (int i = 0; i < s->n_phases && ok; i++)
+			ok = !isnan(s->files[ref + i]->trigger_time);
+		for (int i = 0; ok && i + 1 < count && n < 64; i++)
+			steps[n++] = s->files[first + i + 1]->trigger_time - s->files[first + i]->trigger_time;
+		if (ok && n > 0) {
+			double sorted[64];
+			memcpy(sorted, steps, sizeof(double) * (size_t)n);
+			for (int i = 1; i < n; i++)
+				for (int j = i; j > 0 && sorted[j] < sorted[j - 1]; j--) {
+					double x = sorted[j];
+					sorted[j] = sorted[j - 1];
+					sorted[j - 1] = x;
+				}
+			m = sorted[n / 2];
+			mref = (s->files[ref + s->n_phases - 1]->trigger_time - s->files[ref]->trigger_time) /
+			       (s->n_phases - 1);
+			t0 = s->files[first]->trigger_time;
+			for (int i = 0; i < n && !miss && m > 0; i++)
+				if (steps[i] > 1.5 * m)
+					miss = i + 2;
+			if (!miss && m > 0 && mref > 0)
+				miss = t0 / m > s->files[ref]->trigger_time / mref + 0.5 ? 1 : s->n_phases;
+		}
+	}
+	if (miss)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "slice %d of %d (the slice of '%s') has %d images, the other slices %d: phase %d "
+				 "is missing there; every slice needs every cine phase and a missing image cannot "
+				 "be repaired, add the missing file",
+				 pos + 1, s->n_positions, s->files[first]->path, count, s->n_phases, miss);
+	return ctw_error(ctx, CTW_ERR_FORMAT, path,
+			 "slice %d of %d (the slice of '%s') has %d images, the other slices %d: a cine phase is "
+			 "missing there; every slice needs every cine phase and a missing image cannot be "
+			 "repaired, add the missing file",
+			 pos + 1, s->n_positions, s->files[first]->path, count, s->n_phases);
+}
+
+int ctw_dicom_ed_phase(ctw_ctx *ctx, const char *path, const ctw_dicom_series *s, const double *lv_blood,
+		       int *phase, char *rule, size_t cap)
+{
+	int best = 0, n_times = 0;
+	double tmin = INFINITY, tmax = -INFINITY, best_t = INFINITY;
+	*phase = 0;
+	if (lv_blood) {
+		for (int ph = 1; ph <= s->n_phases; ph++)
+			if (lv_blood[ph - 1] > 0 && (!best || lv_blood[ph - 1] > lv_blood[best - 1]))
+				best = ph;
+		if (!best)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "no phase has an LV blood volume (no endocardial contour or label); give --phase N");
+		snprintf(rule, cap, "ed = phase %d of %d: the largest LV blood volume (%.4g mL)", best, s->n_phases,
+			 lv_blood[best - 1]);
+	} else if (s->n_phases == 1) {
+		best = 1;
+		snprintf(rule, cap, "ed = phase 1 of 1: a single phase");
+	} else {
+		/* each phase's mean trigger time over the slice positions */
+		for (int ph = 1; ph <= s->n_phases; ph++) {
+			double sum = 0;
+			int n = 0, run = 0;
+			for (int i = 0; i < s->n_files; i++, run++) {
+				if (i > 0 && !same_position(s->files[i], s->files[i - 1]))
+					run = 0;
+				if (run == ph - 1 && !isnan(s->files[i]->trigger_time)) {
+					sum += s->files[i]->trigger_time;
+					n++;
+				}
+			}
+			if (!n)
+				continue;
+			n_times++;
+			tmin = fmin(tmin, sum / n);
+			tmax = fmax(tmax, sum / n);
+			if (sum / n < best_t) {
+				best_t = sum / n;
+				best = ph;
+			}
+		}
+		if (n_times < s->n_phases || !(tmax - tmin > 1e-6))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "the %d cine phases %s (real-time cine?): end-diastole cannot be told from "
+					 "trigger times; pass --phase N (1..%d)",
+					 s->n_phases, n_times < s->n_phases ? "lack TriggerTime" : "share one trigger time",
+					 s->n_phases);
+		snprintf(rule, cap, "ed = phase %d of %d: the smallest trigger time (%.6g ms)", best, s->n_phases,
+			 best_t);
+	}
+	*phase = best;
+	ctw_log(ctx, CTW_LOG_INFO, path, "%s", rule);
+	return CTW_OK;
+}
+
 int ctw_dicom_stack_build(ctw_ctx *ctx, const char *path, const ctw_dicom_series *s, int phase,
 			  int allow_gaps, ctw_dicom_stack **out)
 {
 	ctw_dicom_stack *st;
+	char rule[96] = "";
 	int i, run, k = 0, ret;
 
 	*out = NULL;
+	if (s->damaged)
+		return ctw_error(ctx, CTW_ERR_FORMAT, s->damaged,
+				 "damaged DICOM file (truncated or malformed) that may be an image of the series "
+				 "in '%s'; replace it, or remove it if it is not one",
+				 path);
+	if (s->dup[0])
+		return ctw_error(ctx, CTW_ERR_FORMAT, s->dup[1]->path,
+				 "the same image as '%s' (one position, time and instance number); remove one",
+				 s->dup[0]->path);
 	if (s->n_orientations > 1)
 		return ctw_error(ctx, CTW_ERR_FORMAT, path,
 				 "the series mixes %d slice orientations (a localizer?); it is not one 3D stack",
 				 s->n_orientations);
+	if (s->n_phases > 1 && !s->phases_regular)
+		return missing_image(ctx, path, s);
 	if (phase == CTW_PHASE_NONE && s->n_phases > 1)
 		return ctw_error(ctx, CTW_ERR_FORMAT, path,
 				 "the series has %d images at each slice position (cine phases); choose one "
 				 "with --phase 1..%d or --phase ed",
 				 s->n_phases, s->n_phases);
-	if (phase == CTW_PHASE_ED || phase == CTW_PHASE_NONE)
+	if (phase == CTW_PHASE_ED && (ret = ctw_dicom_ed_phase(ctx, path, s, NULL, &phase, rule, sizeof(rule))))
+		return ret;
+	if (phase == CTW_PHASE_NONE)
 		phase = 1;
 	if (phase < 1 || phase > s->n_phases)
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "no phase %d: the series has %d phase%s", phase,
@@ -414,6 +678,7 @@ int ctw_dicom_stack_build(ctw_ctx *ctx, const char *path, const ctw_dicom_series
 		return CTW_ERR_NOMEM;
 	st->phase = phase;
 	st->n_phases = s->n_phases;
+	snprintf(st->phase_rule, sizeof(st->phase_rule), "%s", rule);
 	if (!(st->files = ctw_calloc(ctx, (size_t)s->n_positions, sizeof(*st->files))) ||
 	    !(st->pos = ctw_calloc(ctx, (size_t)s->n_positions, sizeof(*st->pos)))) {
 		ctw_dicom_stack_free(ctx, st);
@@ -478,8 +743,17 @@ void ctw_dicom_study_record(ctw_ctx *ctx, const ctw_dicom_series *s, ctw_study_r
 			(f->study_date[2] - '0') * 10 + (f->study_date[3] - '0');
 		rec->study_year = y >= 1900 && y <= 2200 ? y : 0;
 	}
-	keyed_hash(ctx, f->study_uid, rec->study_hash);
-	keyed_hash(ctx, f->series_uid, rec->series_hash);
+	ctw_dicom_series_hash(ctx, s, rec->series_hash);
+	rec->series_uid_derived = s->uid_derived;
+	if (f->study_uid[0]) {
+		keyed_hash(ctx, f->study_uid, rec->study_hash);
+	} else {
+		/* no StudyInstanceUID: the series' key stands for the study, said so in the record */
+		char text[96];
+		snprintf(text, sizeof(text), "study-of-series=%s", rec->series_hash);
+		keyed_hash(ctx, text, rec->study_hash);
+		rec->study_uid_derived = 1;
+	}
 	rec->n_phases = s->n_phases;
 }
 

@@ -267,6 +267,7 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 		if (!ret && rec) {
 			ctw_dicom_study_record(ctx, series, rec);
 			rec->phase = st->phase;
+			snprintf(rec->phase_rule, sizeof(rec->phase_rule), "%s", st->phase_rule);
 		}
 	} else if (!ret) {
 		ret = ctw_itk_read(ctx, path, v);
@@ -317,9 +318,22 @@ int ctw_study_record_write_json(ctw_ctx *ctx, const ctw_study_record *r, const c
 		fprintf(f, "  \"study_year\": %d,\n", r->study_year);
 	else
 		fprintf(f, "  \"study_year\": null,\n");
-	fprintf(f, "  \"study_uid_hmac_sha256\": \"%s\",\n  \"series_uid_hmac_sha256\": \"%s\",\n",
-		r->study_hash, r->series_hash);
-	fprintf(f, "  \"phase\": %d,\n  \"n_phases\": %d\n}\n", r->phase, r->n_phases);
+	/* a missing UID is hashed from a substitute key, and the record says so; an input without
+	 * UIDs at all (not DICOM) has null, never an empty hash */
+	if (r->study_hash[0])
+		fprintf(f, "  \"study_uid_hmac_sha256\": \"%s\",\n  \"study_uid_derived\": %s,\n", r->study_hash,
+			r->study_uid_derived ? "true" : "false");
+	else
+		fprintf(f, "  \"study_uid_hmac_sha256\": null,\n");
+	if (r->series_hash[0])
+		fprintf(f, "  \"series_uid_hmac_sha256\": \"%s\",\n  \"series_uid_derived\": %s,\n", r->series_hash,
+			r->series_uid_derived ? "true" : "false");
+	else
+		fprintf(f, "  \"series_uid_hmac_sha256\": null,\n");
+	fprintf(f, "  \"phase\": %d,\n  \"n_phases\": %d", r->phase, r->n_phases);
+	if (r->phase_rule[0])
+		fprintf(f, ",\n  \"phase_rule\": \"%s\"", r->phase_rule);
+	fprintf(f, "\n}\n");
 	if (ferror(f) | fclose(f))
 		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", strerror(errno));
 	if (!ret)

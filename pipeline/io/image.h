@@ -43,9 +43,13 @@ typedef struct ctw_study_record {
 	double field_strength_t;    /* NAN when unknown                                      */
 	double pixel_spacing[2];    /* mm, between rows and between columns; 0 when unknown */
 	int study_year;             /* 0 when unknown                                        */
-	char study_hash[65];        /* hex HMAC-SHA256 of the StudyInstanceUID, "" if none  */
+	char study_hash[65];        /* hex HMAC-SHA256 of the StudyInstanceUID ("" only for
+				     * non-DICOM inputs)                                      */
 	char series_hash[65];       /* likewise for the SeriesInstanceUID                    */
 	int phase, n_phases;        /* the cine phase read (1-based) and the phases there are */
+	char phase_rule[96];        /* how an `ed` phase was chosen; "" when given by number  */
+	int study_uid_derived;      /* no StudyInstanceUID: study_hash is of a substitute key */
+	int series_uid_derived;     /* likewise for the series                                 */
 } ctw_study_record;
 
 /* Reads the header of an image file or of the stack of a DICOM directory that opts select, and

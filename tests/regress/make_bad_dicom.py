@@ -101,12 +101,12 @@ series_case("mixed-orientation", "orientations", mixed)
 def other_size(k, d):
     if k == 4:
         d.Rows = d.Rows // 2
-        d.PixelData = d.PixelData[: len(d.PixelData) // 2]
+        d.PixelData = d.PixelData[: d.Rows * d.Columns * 2]
 series_case("mixed-size", "other slices have", other_size)
 series_case("mixed-spacing", "PixelSpacing differs", lambda k, d: setattr(d, "PixelSpacing", ["2", "2"]) if k == 1 else None)
 series_case("no-position", "no ImagePositionPatient", lambda k, d: d.__delitem__("ImagePositionPatient") if k == 5 else None)
-series_case("cine-phase-missing", "a phase is missing", lambda k, d: False if k == 27 else None, cmd="convert --phase 20", src=cine_files)
-series_case("damaged-slice", "unevenly spaced", lambda k, d: None)
+series_case("cine-phase-missing", "phase 8 is missing there", lambda k, d: False if k == 27 else None, cmd="convert --phase 20", src=cine_files)
+series_case("damaged-slice", "damaged DICOM file", lambda k, d: None)
 shutil.copy(os.path.join(out, "trunc1500.dcm"), os.path.join(out, "damaged-slice", os.path.basename(series_files[n // 2])))
 # 37-40: directories without a usable series, ambiguous or unknown choices
 os.makedirs(os.path.join(out, "empty"))

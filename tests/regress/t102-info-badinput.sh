@@ -85,10 +85,10 @@ run 0 "$CTW" info "$T/gap.nii.gz"
 for k in size spacing origin; do
 	same "$(field $k)" "$(field $k "$T/orig.txt")" "(gap resampled $k)"
 done
-# the same series copied twice: two images at each position, like two phases
+# the same series copied twice: two identical images at each position, refused as duplicates (not taken for phases)
 mkdir "$T/twice" && for f in "$T"/ph/dicom/*.dcm; do cp "$f" "$T/twice/"; cp "$f" "$T/twice/b-${f##*/}"; done
 run 0 "$CTW" info "$T/twice"
 has "$T/out" "phases: 2"
 run 2 "$CTW" convert "$T/twice" -o "$T/twice.nii.gz"
-has "$T/err" "--phase"
+has "$T/err" "the same image as"
 finish
