@@ -1,9 +1,11 @@
 /* ctx.c: the context (status and message, log, progress/cancel, allocator) and its helpers. */
+#define _POSIX_C_SOURCE 200809L
 #include "ctw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ctw_ctx {
 	ctw_allocator alloc;
@@ -17,6 +19,8 @@ struct ctw_ctx {
 	int64_t max_voxels;
 	unsigned char salt[64];
 	size_t salt_len;
+	double deadline; /* CLOCK_MONOTONIC seconds, 0: none */
+	double limit_s;  /* the time limit the deadline came from, for the message */
 };
 
 static void *std_malloc(void *ud, size_t n)
@@ -66,6 +70,8 @@ ctw_ctx *ctw_ctx_new_worker(const ctw_ctx *parent)
 	ctx->max_voxels = parent->max_voxels;
 	memcpy(ctx->salt, parent->salt, sizeof(ctx->salt));
 	ctx->salt_len = parent->salt_len;
+	ctx->deadline = parent->deadline;
+	ctx->limit_s = parent->limit_s;
 	return ctx;
 }
 
@@ -86,6 +92,37 @@ void ctw_ctx_set_progress(ctw_ctx *ctx, ctw_progress_fn fn, void *ud)
 {
 	ctx->progress_fn = fn;
 	ctx->progress_ud = ud;
+}
+
+static double monotonic_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void ctw_ctx_set_deadline(ctw_ctx *ctx, double seconds)
+{
+	if (seconds > 0 && seconds < 1e9) {
+		ctx->deadline = monotonic_s() + seconds;
+		ctx->limit_s = seconds;
+	} else {
+		ctx->deadline = 0;
+		ctx->limit_s = 0;
+	}
+}
+
+double ctw_ctx_deadline(const ctw_ctx *ctx)
+{
+	return ctx->deadline;
+}
+
+int ctw_ctx_past_deadline(ctw_ctx *ctx, const char *stage)
+{
+	if (ctx->deadline <= 0 || monotonic_s() < ctx->deadline)
+		return 0;
+	ctw_error(ctx, CTW_ERR_CANCELLED, stage, "time limit of %g s reached", ctx->limit_s);
+	return 1;
 }
 
 void ctw_ctx_set_max_voxels(ctw_ctx *ctx, int64_t n)
@@ -166,6 +203,8 @@ int ctw_progress(ctw_ctx *ctx, const char *stage, double done, double total)
 {
 	double f = total > 0 ? done / total : 1.0;
 
+	if (ctw_ctx_past_deadline(ctx, stage))
+		return 1;
 	if (!ctx->progress_fn)
 		return 0;
 	return ctx->progress_fn(ctx->progress_ud, stage, f < 0 ? 0 : f > 1 ? 1 : f);
