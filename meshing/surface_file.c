@@ -94,6 +94,26 @@ short_:
 	return ctw_error(ctx, CTW_ERR_FORMAT, path, "%s: the file ends inside the list of %lld cells (truncated?)", what, n);
 }
 
+/* ASCII numbers from p up to the next line that starts with a letter (a keyword) or the end. */
+static long long count_numbers(const char *p, const char *end)
+{
+	long long n = 0;
+	int in = 0, bol = 0;
+	for (; p < end; p++) {
+		char c = *p;
+		if (bol && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z' && c != 'e' && c != 'n' && c != 'i')))
+			break;
+		bol = c == '\n';
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			in = 0;
+		else if (!in) {
+			in = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
 static int check_legacy(ctw_ctx *ctx, const char *path, const char *buf, long long len)
 {
 	static const char *const cells[] = { "VERTICES", "LINES", "POLYGONS", "TRIANGLE_STRIPS" };
@@ -113,6 +133,14 @@ static int check_legacy(ctw_ctx *ctx, const char *path, const char *buf, long lo
 		if (e == p || n_points < 0 || n_points > len / (3 * (binary && dbl ? 8 : per)))
 			return ctw_error(ctx, CTW_ERR_FORMAT, path, "the header claims %s points, more than the file's %lld bytes "
 					 "can hold; hint: the file is corrupt or truncated", e == p ? "unreadable" : p, len);
+	}
+	if (p) {
+		const char *d = next_line(p, end);
+		int dbl = strstr(p, "double") && strstr(p, "double") < d;
+		long long have = binary ? (long long)(end - d) / (dbl ? 8 : 4) : count_numbers(d, end);
+		if (binary ? have < 3 * n_points : have != 3 * n_points)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "POINTS %lld needs %lld coordinates, the file has %lld%s; hint: "
+					 "the file is corrupt or truncated", n_points, 3 * n_points, have, binary ? " bytes' worth" : "");
 	}
 	for (size_t c = 0; c < sizeof(cells) / sizeof(cells[0]); c++) {
 		long long n, size;
@@ -139,6 +167,21 @@ static int check_legacy(ctw_ctx *ctx, const char *path, const char *buf, long lo
 		if (e == p || n != n_cells)
 			return ctw_error(ctx, CTW_ERR_FORMAT, path, "CELL_DATA for %lld cells, but the file has %lld cells; hint: "
 					 "the file is corrupt", n, n_cells);
+		/* the values of the first SCALARS (one component) array after it */
+		const char *sc = find_kw(buf, end, "SCALARS", p), *lt;
+		if (sc && (lt = find_kw(buf, end, "LOOKUP_TABLE", sc))) {
+			const char *d = next_line(lt, end), *le = next_line(sc, end);
+			const char *sp = memchr(sc, ' ', (size_t)(le - sc));
+			long long ncomp = 1;
+			if (sp && (sp = memchr(sp + 1, ' ', (size_t)(le - sp - 1))))
+				ncomp = strtoll(sp + 1, NULL, 10) > 0 ? strtoll(sp + 1, NULL, 10) : 1;
+			if (ncomp <= 4) {
+				long long have = binary ? (long long)(end - d) / 4 : count_numbers(d, end);
+				if (have < ncomp * n)
+					return ctw_error(ctx, CTW_ERR_FORMAT, path, "cell SCALARS hold %lld values for %lld cells; hint: "
+							 "the file is corrupt or truncated", have, n);
+			}
+		}
 	}
 	if ((p = find_kw(buf, end, "POINT_DATA", buf))) {
 		long long n = strtoll(p, &e, 10);
@@ -176,6 +219,154 @@ static int check_stl(ctw_ctx *ctx, const char *path, const char *buf, long long 
 	return CTW_OK;
 }
 
+/* An integer attribute name="..." inside the tag [t, end); -1 when absent, -2 when not a number. */
+static long long xml_attr(const char *t, const char *end, const char *name)
+{
+	size_t k = strlen(name);
+	for (const char *p = t; p + k + 2 < end; p++)
+		if ((p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\t') && !memcmp(p, name, k) && p[k] == '=' && p[k + 1] == '"') {
+			char *e;
+			long long v = strtoll(p + k + 2, &e, 10);
+			return e == p + k + 2 || *e != '"' ? -2 : v;
+		}
+	return -1;
+}
+
+static int xml_attr_is(const char *t, const char *end, const char *name, const char *value)
+{
+	char pat[64];
+	size_t k;
+	snprintf(pat, sizeof(pat), " %s=\"%s\"", name, value);
+	k = strlen(pat);
+	for (const char *p = t; p + k <= end; p++)
+		if (!memcmp(p, pat, k))
+			return 1;
+	return 0;
+}
+
+/* A .vtp with inline ASCII arrays (the layout VTK's XML reader trusts blindly: a short cell array
+ * crashes it): every array's number of values against the piece's counts, the offsets walked and
+ * the connectivity's indices checked. Appended and binary arrays are left to the readers. */
+static int check_vtp(ctw_ctx *ctx, const char *path, const char *buf, long long len)
+{
+	const char *end = buf + len, *p = buf, *piece = NULL;
+	long long np = -1, ncells = 0, last_off = -1, n_off = -1;
+	const char *conn = NULL, *conn_end = NULL, *sec = "";
+
+	while ((p = memchr(p, '<', (size_t)(end - p)))) {
+		const char *t = p + 1, *te = memchr(t, '>', (size_t)(end - t));
+		if (!te)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "the XML ends inside a tag (truncated?)");
+		p = te + 1;
+		if (!strncmp(t, "Piece", 5) && (t[5] == ' ' || t[5] == '>')) {
+			if (piece)
+				return CTW_OK; /* several pieces: VTK's business */
+			piece = t;
+			np = xml_attr(t, te, "NumberOfPoints");
+			ncells = 0;
+			for (int k = 0; k < 4; k++) {
+				static const char *const nm[4] = { "NumberOfVerts", "NumberOfLines", "NumberOfStrips", "NumberOfPolys" };
+				long long v = xml_attr(t, te, nm[k]);
+				if (v < -1 || v > len)
+					return ctw_error(ctx, CTW_ERR_FORMAT, path, "%s=%lld in <Piece>: negative or more than the file's "
+							 "%lld bytes can hold; hint: the file is corrupt", nm[k], v, len);
+				if (v > 0)
+					ncells += v;
+			}
+			if (np < 0 || np > len)
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "NumberOfPoints=%lld in <Piece>: missing, negative or more "
+						 "than the file's %lld bytes can hold; hint: the file is corrupt", np, len);
+		} else if (!strncmp(t, "PointData", 9) || !strncmp(t, "CellData", 8) || !strncmp(t, "Points", 6) ||
+			   !strncmp(t, "Polys", 5) || !strncmp(t, "Verts", 5) || !strncmp(t, "Lines", 5) ||
+			   !strncmp(t, "Strips", 6) || !strncmp(t, "FieldData", 9)) {
+			sec = t;
+		} else if (!strncmp(t, "DataArray", 9) && piece && te[-1] != '/') {
+			const char *close = strstr(p, "</DataArray>");
+			long long ncomp = xml_attr(t, te, "NumberOfComponents"), n = 0, want = -1;
+			int is_off = xml_attr_is(t, te, "Name", "offsets"), is_conn = xml_attr_is(t, te, "Name", "connectivity");
+			if (!close)
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "a <DataArray> without its end tag (truncated?)");
+			if (!xml_attr_is(t, te, "format", "ascii")) {
+				p = close;
+				continue;
+			}
+			if (ncomp == -1)
+				ncomp = 1;
+			if (ncomp < 1 || ncomp > 1000)
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "a <DataArray> with NumberOfComponents=%lld", ncomp);
+			for (const char *q = p; q < close;) {
+				while (q < close && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+					q++;
+				if (q >= close)
+					break;
+				n++;
+				{
+					char *e;
+					double v = strtod(q, &e);
+					if (e == q || !isfinite(v) || (e < close && !(*e == ' ' || *e == '\n' || *e == '\r' || *e == '\t')))
+						return ctw_error(ctx, CTW_ERR_FORMAT, path, "value %lld of a %.*s array is '%.*s', not a finite "
+								 "number; hint: the file is corrupt", n, (int)strcspn(sec, " >"), sec,
+								 (int)strcspn(q, " \n\r\t<"), q);
+				}
+				while (q < close && !(*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+					q++;
+			}
+			if (!strncmp(sec, "Points", 6))
+				want = 3 * np;
+			else if (!strncmp(sec, "PointData", 9))
+				want = ncomp * np;
+			else if (!strncmp(sec, "CellData", 8))
+				want = ncomp * ncells;
+			if (want >= 0 && n != want)
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "a %.*s array holds %lld values, %lld expected from the "
+						 "<Piece> counts; hint: the file is corrupt or truncated", (int)strcspn(sec, " >"), sec, n, want);
+			if (!strncmp(sec, "Polys", 5) && is_off) {
+				/* offsets: one per polygon, increasing from >= 1 */
+				long long prev = 0, v = 0;
+				char *e;
+				const char *q = p;
+				n_off = 0;
+				for (long long k = 0; k < n; k++) {
+					v = strtoll(q, &e, 10);
+					if (e == q || v <= prev)
+						return ctw_error(ctx, CTW_ERR_FORMAT, path, "polygon offset %lld is %s after %lld: offsets must "
+								 "increase; hint: the file is corrupt", k, e == q ? "not a number" : "not larger", prev);
+					prev = v;
+					q = e;
+					n_off++;
+				}
+				last_off = prev;
+			} else if (!strncmp(sec, "Polys", 5) && is_conn) {
+				conn = p;
+				conn_end = close;
+			}
+			p = close;
+		}
+	}
+	if (piece && conn) {
+		long long n = 0, want = xml_attr(piece, end, "NumberOfPolys");
+		char *e;
+		if (want < 0)
+			want = 0;
+		if (n_off != want)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "%lld polygon offsets for NumberOfPolys=%lld; hint: the file is "
+					 "corrupt", n_off, want);
+		for (const char *q = conn;; n++) {
+			long long v = strtoll(q, &e, 10);
+			if (e == q || e > conn_end)
+				break;
+			if (v < 0 || v >= np)
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "polygon connectivity entry %lld refers to point %lld of "
+						 "%lld; hint: the file is corrupt", n, v, np);
+			q = e;
+		}
+		if (n != (last_off < 0 ? 0 : last_off))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "the polygon connectivity has %lld entries, the offsets end at "
+					 "%lld; hint: the file is corrupt", n, last_off);
+	}
+	return CTW_OK;
+}
+
 int ctw_surface_file_check(ctw_ctx *ctx, const char *path)
 {
 	struct stat st;
@@ -191,7 +382,7 @@ int ctw_surface_file_check(ctw_ctx *ctx, const char *path)
 	len = (long long)st.st_size;
 	if (len == 0)
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "empty file");
-	if (!ends_with(path, ".vtk") && !ends_with(path, ".stl"))
+	if (!ends_with(path, ".vtk") && !ends_with(path, ".stl") && !ends_with(path, ".vtp"))
 		return CTW_OK;
 	if (len > ((long long)1 << 31))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "%lld bytes: too large for a surface; hint: decimate it", len);
@@ -207,7 +398,9 @@ int ctw_surface_file_check(ctw_ctx *ctx, const char *path)
 	fclose(f);
 	buf[len] = '\0';
 	if (!ret)
-		ret = ends_with(path, ".vtk") ? check_legacy(ctx, path, buf, len) : check_stl(ctx, path, buf, len);
+		ret = ends_with(path, ".vtk")   ? check_legacy(ctx, path, buf, len)
+		      : ends_with(path, ".vtp") ? check_vtp(ctx, path, buf, len)
+						: check_stl(ctx, path, buf, len);
 	ctw_free(ctx, buf);
 	return ret;
 }
@@ -239,6 +432,9 @@ int ctw_surface_sane(ctw_ctx *ctx, const char *path, const ctw_surface *s, doubl
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "the surface is %g mm across, less than twice the edge length %g mm; "
 				 "hint: check the units of the file (mm expected) or pass a smaller --edge-length", ext, edge_mm);
 	area = ctw_surface_area(s);
+	if (!(area > 1e-6 * ext * ext))
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "the triangles have no area (%g mm^2 for a surface %g mm across): "
+				 "degenerate; hint: repair the surface", area, ext);
 	est = area / (0.433 * edge_mm * edge_mm);
 	if (!(est <= 2e6))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "the surface (%g mm across, %.3g mm^2) would need about %.3g triangles "
