@@ -181,6 +181,7 @@ typedef struct ctw_mesh_in {
 	int64_t apex_node;
 	ctw_field **fields;
 	int n_fields;
+	int64_t n_reoriented; /* Gmsh: inverted tetrahedra turned (warned about), 0 otherwise */
 } ctw_mesh_in;
 
 /* Reads path: a directory written by the mesh or fibre stage (mesh.vtu + surfaces.vtp, the

@@ -1099,11 +1099,23 @@ static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 				     1, vtu)) ||
 	    (ret = ctw_vtk_write_vtp(ctx, in.mesh->xyz, in.mesh->n_points, in.mesh->tris, in.mesh->tri_marker,
 				     in.mesh->n_tris, "surface", vtp)) ||
-	    (ret = write_fibers_txt(ctx, txt, &fo, &res)) || (ret = ctw_publish(ctx, tmp, out)))
+	    (ret = write_fibers_txt(ctx, txt, &fo, &res)))
+		goto out;
+	if (in.n_reoriented) { /* the reader's repair, in the record too */
+		FILE *f = fopen(txt, "a");
+		if (!f || fprintf(f, "warning: %lld inverted tetrahedra of %s reoriented\n", (long long)in.n_reoriented,
+				  vals[0]) < 0 || fclose(f)) {
+			ret = ctw_error(ctx, CTW_ERR_IO, txt, "cannot write: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if ((ret = ctw_publish(ctx, tmp, out)))
 		goto out;
 	print_file(ctx, out, "fibers.txt");
 	printf("fibers: written to %s\n", out);
 out:
+	if (ret)
+		name_input(ctx, vals[0]);
 	if (ret && tmp)
 		cli_discard(ctx, tmp);
 	ctw_free(ctx, tmp);
