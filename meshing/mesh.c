@@ -751,15 +751,15 @@ int ctw_mesh_labels_check(ctw_ctx *ctx, const char *path, const ctw_labelmap *lm
 	for (int c = 0; c < 3; c++)
 		ext = fmax(ext, (double)g->dim[c] * g->spacing[c]);
 	tris = area / 1.5 / (0.433 * e * e); /* the staircase overestimates the area about 1.5 times */
-	tets = vol / (0.118 * e * e * e) * 6.0; /* TetGen's quality mesh: ~6x the regular-tet count */
+	tets = vol / (0.118 * e * e * e) * 3.0; /* TetGen's quality mesh: ~3x the regular-tet count */
 	if (!(cbrt(vol) >= 2 * e))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "the myocardium (%.3g mm^3, voxels %g mm) is smaller than twice "
 				 "the edge length %g mm across; hint: pass a smaller --edge-length or check the voxel size",
 				 vol, g->spacing[0], e);
-	if (!(tris <= 2e6 && tets <= 2e7))
+	if (!(tris <= 2e6 && tets <= 3e7))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path, "meshing this map (%.3g mm across, myocardium %.3g mm^3, surface "
 				 "%.3g mm^2) at the edge length %g mm would make about %.3g surface triangles and %.3g "
-				 "tetrahedra (limits 2e6 and 2e7, several GB and hours); hint: pass a larger --edge-length "
+				 "tetrahedra (limits 2e6 and 3e7: several GB and hours); hint: pass a larger --edge-length "
 				 "or check the voxel size (%g mm)", ext, vol, area, e, tris, tets, g->spacing[0]);
 	return CTW_OK;
 }
