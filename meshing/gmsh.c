@@ -840,6 +840,35 @@ int ctw_gmsh_read(ctw_ctx *ctx, const char *path, ctw_mesh_in *out)
 	memcpy(m->tets, r.tets, sizeof(int32_t) * 4 * (size_t)r.n_tets);
 	if (r.n_tris)
 		memcpy(m->tris, r.tris, sizeof(int32_t) * 3 * (size_t)r.n_tris);
+	/* orientation: a zero-volume tetrahedron is refused (no sound repair), an inverted one (negative
+	   volume, Gmsh's convention is positive) is turned and counted */
+	for (int64_t t = 0; t < m->n_tets; t++) {
+		int32_t *v = m->tets + 4 * t;
+		const double *a = m->xyz + 3 * v[0], *b = m->xyz + 3 * v[1], *c = m->xyz + 3 * v[2], *d = m->xyz + 3 * v[3];
+		double u[3], w[3], z[3], vol, L = 0;
+		for (int k = 0; k < 3; k++) {
+			u[k] = b[k] - a[k];
+			w[k] = c[k] - a[k];
+			z[k] = d[k] - a[k];
+			L = fmax(L, fmax(fabs(u[k]), fmax(fabs(w[k]), fabs(z[k]))));
+		}
+		vol = u[0] * (w[1] * z[2] - w[2] * z[1]) - u[1] * (w[0] * z[2] - w[2] * z[0]) + u[2] * (w[0] * z[1] - w[1] * z[0]);
+		if (!isfinite(vol) || fabs(vol) <= 1e-12 * L * L * L) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "tetrahedron %lld (nodes %d %d %d %d) has %s volume; hint: "
+					"repair the mesh (no sound fibre field on a flat element)", (long long)t, (int)v[0],
+					(int)v[1], (int)v[2], (int)v[3], isfinite(vol) ? "zero" : "a non-finite");
+			goto out;
+		}
+		if (vol < 0) {
+			int32_t tmp = v[2];
+			v[2] = v[3];
+			v[3] = tmp;
+			out->n_reoriented++;
+		}
+	}
+	if (out->n_reoriented)
+		ctw_log(ctx, CTW_LOG_WARN, path, "%lld of %lld tetrahedra were inverted (negative volume) and were reoriented",
+			(long long)out->n_reoriented, (long long)m->n_tets);
 	label_blocks(&r, m->region, m->tri_marker, &out->apex_node);
 	{
 		int64_t per_id[5] = { 0 };

@@ -22,11 +22,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void step_done(ctw_ctx *ctx, const char *what, double *t)
+/* Logs a finished phase; CTW_ERR_CANCELLED once the stage's time limit (ctx deadline) passed. */
+static int step_done(ctw_ctx *ctx, const char *what, double *t)
 {
 	double t1 = now_s();
 	ctw_log(ctx, CTW_LOG_DEBUG, "mesh", "%s: %.3f s", what, t1 - *t);
 	*t = t1;
+	return ctw_ctx_past_deadline(ctx, "mesh") ? CTW_ERR_CANCELLED : CTW_OK;
 }
 
 
@@ -702,6 +704,66 @@ static int check_voxels(ctw_ctx *ctx, const ctw_volume *g, const uint8_t *mask)
 	return ret;
 }
 
+int ctw_mesh_labels_check(ctw_ctx *ctx, const char *path, const ctw_labelmap *lm, const ctw_mesh_opts *o)
+{
+	const ctw_volume *g = lm->grid;
+	const uint8_t *lab = g->data;
+	const int64_t nx = g->dim[0], ny = g->dim[1], nz = g->dim[2];
+	double face[3], vox, area = 0, vol = 0, ext = 0, tris, tets, e = o->edge_mm;
+	int64_t n_tissue = 0;
+
+	for (int c = 0; c < 3; c++) {
+		if (!(isfinite(g->spacing[c]) && g->spacing[c] > 0 && g->spacing[c] <= 1e4) ||
+		    !isfinite(g->origin[c]) || fabs(g->origin[c]) > 1e6)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "voxel size %g x %g x %g mm at origin (%g, %g, %g) mm is "
+					 "absurd for a heart (voxels above 10 m or an origin beyond 1 km); hint: check the "
+					 "header's pixdim and sform", g->spacing[0], g->spacing[1], g->spacing[2], g->origin[0],
+					 g->origin[1], g->origin[2]);
+	}
+	if (lm->has_base_plane) {
+		double n2 = dot3(lm->base_normal, lm->base_normal);
+		if (!(isfinite(n2) && n2 > 1e-12) || !isfinite(lm->base_point[0] + lm->base_point[1] + lm->base_point[2]))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "the base plane in the cardiotwin extension has point (%g, %g, "
+					 "%g) and normal (%g, %g, %g): not a plane; hint: run segment again to find it",
+					 lm->base_point[0], lm->base_point[1], lm->base_point[2], lm->base_normal[0],
+					 lm->base_normal[1], lm->base_normal[2]);
+	}
+	face[0] = g->spacing[1] * g->spacing[2];
+	face[1] = g->spacing[0] * g->spacing[2];
+	face[2] = g->spacing[0] * g->spacing[1];
+	vox = g->spacing[0] * g->spacing[1] * g->spacing[2];
+	for (int64_t k = 0; k < nz; k++)
+		for (int64_t j = 0; j < ny; j++)
+			for (int64_t i = 0; i < nx; i++) {
+				int64_t v = i + nx * (j + ny * k);
+				if (!is_tissue(lab[v], o->biv))
+					continue;
+				n_tissue++;
+				area += face[0] * ((i == 0 || !is_tissue(lab[v - 1], o->biv)) + (i + 1 == nx || !is_tissue(lab[v + 1], o->biv)));
+				area += face[1] * ((j == 0 || !is_tissue(lab[v - nx], o->biv)) + (j + 1 == ny || !is_tissue(lab[v + nx], o->biv)));
+				area += face[2] * ((k == 0 || !is_tissue(lab[v - nx * ny], o->biv)) +
+						   (k + 1 == nz || !is_tissue(lab[v + nx * ny], o->biv)));
+			}
+	if (!n_tissue)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "no myocardium (label 2%s) in the label map; hint: check the "
+				 "labels (cardiotwin info) or the --model", o->biv ? " or 103" : "");
+	vol = (double)n_tissue * vox;
+	for (int c = 0; c < 3; c++)
+		ext = fmax(ext, (double)g->dim[c] * g->spacing[c]);
+	tris = area / 1.5 / (0.433 * e * e); /* the staircase overestimates the area about 1.5 times */
+	tets = vol / (0.118 * e * e * e) * 3.0; /* TetGen's quality mesh: ~3x the regular-tet count */
+	if (!(cbrt(vol) >= 2 * e))
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "the myocardium (%.3g mm^3, voxels %g mm) is smaller than twice "
+				 "the edge length %g mm across; hint: pass a smaller --edge-length or check the voxel size",
+				 vol, g->spacing[0], e);
+	if (!(tris <= 2e6 && tets <= 3e7))
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "meshing this map (%.3g mm across, myocardium %.3g mm^3, surface "
+				 "%.3g mm^2) at the edge length %g mm would make about %.3g surface triangles and %.3g "
+				 "tetrahedra (limits 2e6 and 3e7: several GB and hours); hint: pass a larger --edge-length "
+				 "or check the voxel size (%g mm)", ext, vol, area, e, tris, tets, g->spacing[0]);
+	return CTW_OK;
+}
+
 int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o, ctw_mesh_result *res)
 {
 	const ctw_volume *g = lm->grid;
@@ -741,7 +803,8 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 	res->reference_volume_mm3 = (double)n_tissue * g->spacing[0] * g->spacing[1] * g->spacing[2];
 	if ((ret = check_voxels(ctx, g, mask)))
 		goto out;
-	step_done(ctx, "voxel checks", &clock);
+	if ((ret = step_done(ctx, "voxel checks", &clock)))
+		goto out;
 
 	/* surface, clipped half a voxel inside the base so the cut runs through smooth wall */
 	for (int c = 0; c < 3; c++)
@@ -752,7 +815,8 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		goto out;
 	ctw_surface_free(ctx, raw);
 	raw = NULL;
-	step_done(ctx, "surface extraction and decimation", &clock);
+	if ((ret = step_done(ctx, "surface extraction and decimation", &clock)))
+		goto out;
 	if (lm->has_base_plane) {
 		if ((ret = ctw_vtk_clip_cap(ctx, clipped, clip_point, lm->base_normal, CTW_SURF_BASE, &s)))
 			goto out;
@@ -768,24 +832,29 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 		ctw_log(ctx, CTW_LOG_INFO, "mesh", "surface: %lld triangles, %lld edge flips, remeshed (%lld splits, %lld collapses)",
 			(long long)s->n_tris, (long long)flips, (long long)splits, (long long)collapses);
 	}
-	step_done(ctx, "cut, improvement and remeshing", &clock);
+	if ((ret = step_done(ctx, "cut, improvement and remeshing", &clock)))
+		goto out;
 	if ((ret = ctw_surface_repair(ctx, s, &res->surface)) || (ret = ctw_surface_check(ctx, s, &res->surface)))
 		goto out;
-	step_done(ctx, "surface repair and checks", &clock);
+	if ((ret = step_done(ctx, "surface repair and checks", &clock)))
+		goto out;
 
 	/* volume mesh */
 	if (to.max_volume_mm3 <= 0)
 		to.max_volume_mm3 = 3.0 * o->edge_mm * o->edge_mm * o->edge_mm / (6.0 * sqrt(2.0));
 	if ((ret = ctw_tetgen_mesh(ctx, s, &to, &res->mesh)))
 		goto out;
-	step_done(ctx, "TetGen", &clock);
+	if ((ret = step_done(ctx, "TetGen", &clock)))
+		goto out;
 	if ((ret = orient_boundary(ctx, res->mesh, &tet_of)) ||
 	    (ret = remove_boundary_slivers(ctx, res->mesh, tet_of, 5.0, &res->slivers_removed)))
 		goto out;
-	step_done(ctx, "boundary orientation and slivers", &clock);
+	if ((ret = step_done(ctx, "boundary orientation and slivers", &clock)))
+		goto out;
 	if ((ret = smooth_slivers(ctx, res->mesh, 8.0, &res->vertices_smoothed)))
 		goto out;
-	step_done(ctx, "sliver smoothing", &clock);
+	if ((ret = step_done(ctx, "sliver smoothing", &clock)))
+		goto out;
 	res->plc = s;
 	s = NULL;
 
@@ -797,10 +866,12 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 				  { res->mesh, g, h, o->biv, nt / 2, nt, nf / 2, nf } };
 		ctw_run_workers(tag_run, w, sizeof(w[0]), 2);
 	}
-	step_done(ctx, "tags", &clock);
+	if ((ret = step_done(ctx, "tags", &clock)))
+		goto out;
 	if ((ret = finish(ctx, res)))
 		goto out;
-	step_done(ctx, "quality", &clock);
+	if ((ret = step_done(ctx, "quality", &clock)))
+		goto out;
 	res->volume_error = (res->quality.volume_mm3 - res->reference_volume_mm3) / res->reference_volume_mm3;
 
 	/* fidelity: mesh boundary nodes vs the label boundary (voxel faces between tissue and the
@@ -857,7 +928,8 @@ int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o
 			goto out;
 		res->surface_distance_mm = 0.5 * (m_ab + m_ba);
 	}
-	step_done(ctx, "surface distance", &clock);
+	if ((ret = step_done(ctx, "surface distance", &clock)))
+		goto out;
 out:
 	if (ret)
 		ctw_mesh_result_release(ctx, res);

@@ -149,6 +149,12 @@ CTW_API int ctw_vtk_decimate(ctw_ctx *ctx, const ctw_surface *s, double target_m
 /* Reads a surface file (.vtp, .vtk legacy polydata, .stl), triangulated; markers from the
  * integer cell array `array` when present (*has_array = 1), else 0. CTW_ERR_IO, CTW_ERR_FORMAT
  * (naming the file). */
+/* Before VTK reads a .vtk or .stl surface: its counts bounded by its size, a legacy file's cell
+ * lists walked (sizes, indices), a binary STL's size exact. CTW_ERR_FORMAT/IO naming the file. */
+CTW_API int ctw_surface_file_check(ctw_ctx *ctx, const char *path);
+/* A read surface fit to mesh at edge_mm: finite coordinates within 1 km, indices in range, at
+ * least twice the edge length across, at most about 2e6 triangles at that edge length. */
+CTW_API int ctw_surface_sane(ctw_ctx *ctx, const char *path, const ctw_surface *s, double edge_mm);
 CTW_API int ctw_vtk_read_surface(ctw_ctx *ctx, const char *path, const char *array, ctw_surface **out,
 				 int *has_array);
 
@@ -175,6 +181,7 @@ typedef struct ctw_mesh_in {
 	int64_t apex_node;
 	ctw_field **fields;
 	int n_fields;
+	int64_t n_reoriented; /* Gmsh: inverted tetrahedra turned (warned about), 0 otherwise */
 } ctw_mesh_in;
 
 /* Reads path: a directory written by the mesh or fibre stage (mesh.vtu + surfaces.vtp, the
@@ -241,6 +248,10 @@ CTW_API void ctw_mesh_result_release(ctw_ctx *ctx, ctw_mesh_result *res);
  * and fidelity. CTW_ERR_FORMAT (bad input: no base plane, no myocardium), CTW_ERR_EXTERNAL
  * (meshing failed: exit 3 with location and hint). On success res->mesh is new (the caller
  * frees it with ctw_tetmesh_free). */
+/* Before meshing lm read from path: sane voxel size, origin and base plane, some myocardium, and
+ * the work (surface triangles and tetrahedra expected from its area and volume at o->edge_mm)
+ * within limits. CTW_ERR_FORMAT naming path, with the estimate and a hint. */
+CTW_API int ctw_mesh_labels_check(ctw_ctx *ctx, const char *path, const ctw_labelmap *lm, const ctw_mesh_opts *o);
 CTW_API int ctw_mesh_labels(ctw_ctx *ctx, const ctw_labelmap *lm, const ctw_mesh_opts *o,
 			    ctw_mesh_result *res);
 

@@ -2336,6 +2336,8 @@ int ctw_surface_remesh(ctw_ctx *ctx, ctw_surface *s, double edge_mm, int iterati
 	for (int it = 0; it < iterations; it++) {
 		int64_t k, f, changed = 0;
 		for (int pass = 0; pass < 8; pass++) {
+			if (ctw_ctx_past_deadline(ctx, "remesh"))
+				return CTW_ERR_CANCELLED;
 			if ((k = rm_split(ctx, s, hi)) < 0)
 				return CTW_ERR_NOMEM;
 			*splits += k;

@@ -138,6 +138,70 @@ int check_tris(ctw_ctx *ctx, const int32_t *tris, int64_t n_tris, int64_t n_poin
 	return CTW_OK;
 }
 
+// What a reader produced, checked before any filter walks it: every cell list's offsets
+// (starting at 0, never decreasing, ending at the connectivity's length) and indices (inside the
+// points), finite coordinates, and cell arrays as long as the cells.
+int check_raw(ctw_ctx *ctx, const char *path, vtkPolyData *pd)
+{
+	const vtkIdType np = pd->GetNumberOfPoints();
+	vtkCellArray *lists[4] = { pd->GetVerts(), pd->GetLines(), pd->GetPolys(), pd->GetStrips() };
+	static const char *const names[4] = { "vertex", "line", "polygon", "strip" };
+	vtkIdType ncells = 0;
+	for (int l = 0; l < 4; l++) {
+		vtkCellArray *ca = lists[l];
+		if (!ca)
+			continue;
+		vtkDataArray *off = ca->GetOffsetsArray(), *con = ca->GetConnectivityArray();
+		if (!off || !con)
+			continue;
+		const vtkIdType no = off->GetNumberOfTuples(), nc = con->GetNumberOfTuples();
+		if (no == 0 && nc == 0)
+			continue;
+		double prev = 0;
+		for (vtkIdType i = 0; i < no; i++) {
+			double o = off->GetComponent(i, 0);
+			if (!(o >= prev && o <= (double)nc) || (i == 0 && o != 0) || (i == no - 1 && o != (double)nc))
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "%s offset %lld is %.0f (after %.0f, with %lld indices); "
+						 "hint: the file is corrupt", names[l], (long long)i, o, prev, (long long)nc);
+			prev = o;
+		}
+		for (vtkIdType i = 0; i < nc; i++) {
+			double id = con->GetComponent(i, 0);
+			if (!(id >= 0 && id < (double)np))
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "%s connectivity entry %lld refers to point %.0f of %lld; "
+						 "hint: the file is corrupt", names[l], (long long)i, id, (long long)np);
+		}
+		ncells += no > 0 ? no - 1 : 0;
+	}
+	for (vtkIdType i = 0; i < np; i++) {
+		double q[3];
+		pd->GetPoint(i, q);
+		for (int c = 0; c < 3; c++)
+			if (!std::isfinite(q[c]) || std::fabs(q[c]) > 1e6)
+				return ctw_error(ctx, CTW_ERR_FORMAT, path, "point %lld has the coordinate %g, %s; hint: repair the "
+						 "surface (a non-finite or absurd point is not something to guess around)",
+						 (long long)i, q[c], std::isfinite(q[c]) ? "more than 1 km from the origin" :
+						 "not a finite number");
+	}
+	vtkCellData *cd = pd->GetCellData();
+	for (int a = 0; cd && a < cd->GetNumberOfArrays(); a++) {
+		vtkAbstractArray *arr = cd->GetAbstractArray(a);
+		if (arr && arr->GetNumberOfTuples() != ncells)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "the cell array '%s' has %lld values for %lld cells; hint: the "
+					 "file is corrupt", arr->GetName() ? arr->GetName() : "", (long long)arr->GetNumberOfTuples(),
+					 (long long)ncells);
+	}
+	vtkPointData *pdd = pd->GetPointData();
+	for (int a = 0; pdd && a < pdd->GetNumberOfArrays(); a++) {
+		vtkAbstractArray *arr = pdd->GetAbstractArray(a);
+		if (arr && arr->GetNumberOfTuples() != np)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "the point array '%s' has %lld values for %lld points; hint: "
+					 "the file is corrupt", arr->GetName() ? arr->GetName() : "", (long long)arr->GetNumberOfTuples(),
+					 (long long)np);
+	}
+	return CTW_OK;
+}
+
 Ptr<vtkPoints> points(const double *xyz, int64_t n)
 {
 	Ptr<vtkPoints> pts = make<vtkPoints>();
@@ -613,6 +677,8 @@ extern "C" int ctw_vtk_read_surface(ctw_ctx *ctx, const char *path, const char *
 		if (!f)
 			return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", std::strerror(errno));
 		std::fclose(f);
+		if (int r = ctw_surface_file_check(ctx, path))
+			return r;
 		const std::string p(path);
 		Ptr<vtkAlgorithm> rd;
 		auto open = [&](auto r) {
@@ -627,8 +693,15 @@ extern "C" int ctw_vtk_read_surface(ctw_ctx *ctx, const char *path, const char *
 			open(make<vtkSTLReader>());
 		else
 			return ctw_error(ctx, CTW_ERR_FORMAT, path, "unknown surface format (expected .vtp, .vtk or .stl)");
+		rd->Update();
+		vtkPolyData *raw = vtkPolyData::SafeDownCast(rd->GetOutputDataObject(0));
+		if (!last_err.empty() || !raw)
+			return ctw_error(ctx, CTW_ERR_FORMAT, path, "not a triangle surface that VTK can read: %s",
+					 reason("no output").c_str());
+		if (int r = check_raw(ctx, path, raw))
+			return r;
 		Ptr<vtkTriangleFilter> tri = make<vtkTriangleFilter>();
-		tri->SetInputConnection(rd->GetOutputPort());
+		tri->SetInputData(raw);
 		tri->PassVertsOff();
 		tri->PassLinesOff();
 		tri->Update();
@@ -641,7 +714,10 @@ extern "C" int ctw_vtk_read_surface(ctw_ctx *ctx, const char *path, const char *
 		if (arr) {
 			mark.resize((size_t)pd->GetNumberOfCells());
 			for (vtkIdType c = 0; c < pd->GetNumberOfCells(); c++)
-				mark[(size_t)c] = (int32_t)std::lround(arr->GetComponent(c, 0));
+			{
+				double v = arr->GetNumberOfTuples() > c ? arr->GetComponent(c, 0) : 0;
+				mark[(size_t)c] = std::isfinite(v) && std::fabs(v) < 1e9 ? (int32_t)std::lround(v) : -1;
+			}
 			if (has_array)
 				*has_array = 1;
 		}

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -409,8 +410,9 @@ int ctw_tetgen_mesh(ctw_ctx *ctx, const ctw_surface *s, const ctw_tetgen_opts *o
 	int dp[2] = { -1, -1 }, tp[2] = { -1, -1 };
 	int ret, wstatus = 0, got_answer = 0;
 	reader r;
-	pid_t pid, w;
+	pid_t pid, w, parent;
 	ctw_tetmesh *m = NULL;
+	double ctx_deadline = ctw_ctx_deadline(ctx);
 
 	*out = NULL;
 	if (!o)
@@ -427,6 +429,10 @@ int ctw_tetgen_mesh(ctw_ctx *ctx, const ctw_surface *s, const ctw_tetgen_opts *o
 	r.data_fd = r.text_fd = -1;
 	if (o->timeout_s > 0)
 		r.deadline = now_s() + o->timeout_s;
+	if (ctx_deadline > 0 && (r.deadline <= 0 || ctx_deadline < r.deadline))
+		r.deadline = ctx_deadline; /* the whole stage's time limit */
+	if (ctw_ctx_past_deadline(ctx, "tetgen"))
+		return CTW_ERR_CANCELLED;
 	if (pipe(dp) || pipe(tp)) {
 		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "tetgen", "cannot create a pipe: %s", strerror(errno));
 		goto out;
@@ -436,6 +442,7 @@ int ctw_tetgen_mesh(ctw_ctx *ctx, const ctw_surface *s, const ctw_tetgen_opts *o
 	set_cloexec(tp[0]);
 	set_cloexec(tp[1]);
 	fflush(NULL); /* the child must not write out the parent's buffered stdio again */
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "tetgen", "cannot start a child process: %s",
@@ -443,6 +450,10 @@ int ctw_tetgen_mesh(ctw_ctx *ctx, const ctw_surface *s, const ctw_tetgen_opts *o
 		goto out;
 	}
 	if (pid == 0) {
+		/* die with the parent: a killed cardiotwin must not leave TetGen running (the
+		   getppid() check closes the race of a parent killed before prctl) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(2);
 		close(dp[0]);
 		close(tp[0]);
 		child_main(ctx, s, sw, dp[1], tp[1]);
@@ -466,7 +477,10 @@ int ctw_tetgen_mesh(ctw_ctx *ctx, const ctw_surface *s, const ctw_tetgen_opts *o
 			goto out; /* complete and checked mesh; only the child's exit was late */
 		ctw_tetmesh_free(ctx, m);
 		m = NULL;
-		if (r.timed_out)
+		if (r.timed_out && ctx_deadline > 0 && now_s() >= ctx_deadline) {
+			ctw_ctx_past_deadline(ctx, "tetgen");
+			ret = CTW_ERR_CANCELLED;
+		} else if (r.timed_out)
 			ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "tetgen",
 					"gave up after %g s; hint: allow more time, or use a larger maximum "
 					"tetrahedron volume or a coarser surface",

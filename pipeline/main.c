@@ -986,6 +986,18 @@ static int tags_from_json(ctw_ctx *ctx, const char *surface, int *tag_of, int n)
 	return found;
 }
 
+/* An error of a stage that does not name its input yet gets the input's path in front
+ * ("<file>: mesh: ..."), the status kept. */
+static void name_input(ctw_ctx *ctx, const char *path)
+{
+	char msg[1024];
+
+	if (!path || ctw_errcode(ctx) == CTW_OK || ctw_errcode(ctx) == CTW_ERR_INVALID || strstr(ctw_errmsg(ctx), path))
+		return;
+	snprintf(msg, sizeof(msg), "%s", ctw_errmsg(ctx));
+	ctw_error(ctx, ctw_errcode(ctx), path, "%s", msg);
+}
+
 static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 {
 	ctw_mesh_opts mo = CTW_MESH_OPTS_INIT;
@@ -1034,11 +1046,16 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (ctw_is_file(out) || (!ctw_is_dir(out) && access(out, F_OK) == 0))
 		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
 
+	/* mesh --timeout bounds the whole stage, not only TetGen; a sooner global deadline stays */
+	if (mo.tetgen.timeout_s > 0 && (ctw_ctx_deadline(ctx) <= 0 || mono_now() + mo.tetgen.timeout_s < ctw_ctx_deadline(ctx)))
+		ctw_ctx_set_deadline(ctx, mo.tetgen.timeout_s);
 	if (vals[0]) {
-		if ((ret = ctw_labelmap_read_nifti(ctx, vals[0], &lm)) || (ret = ctw_mesh_labels(ctx, lm, &mo, &res)))
+		if ((ret = ctw_labelmap_read_nifti(ctx, vals[0], &lm)) || (ret = ctw_mesh_labels_check(ctx, vals[0], lm, &mo)) ||
+		    (ret = ctw_mesh_labels(ctx, lm, &mo, &res)))
 			goto out;
 	} else {
-		if ((ret = ctw_vtk_read_surface(ctx, vals[1], vals[7] ? vals[7] : "surface-id", &surf, &has_array)))
+		if ((ret = ctw_vtk_read_surface(ctx, vals[1], vals[7] ? vals[7] : "surface-id", &surf, &has_array)) ||
+		    (ret = ctw_surface_sane(ctx, vals[1], surf, mo.edge_mm)))
 			goto out;
 		if (has_array && !vals[8] && !tags_from_json(ctx, vals[1], tag_of, 256))
 			ctw_log(ctx, CTW_LOG_WARN, vals[1], "surface ids without names: every triangle is epicardium "
@@ -1062,6 +1079,8 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (res.voxel_mm > 0 && res.surface_distance_mm > 0.5 * res.voxel_mm)
 		ctw_log(ctx, CTW_LOG_WARN, "mesh", "mean surface distance %.3f mm is more than half a voxel", res.surface_distance_mm);
 out:
+	if (ret)
+		name_input(ctx, vals[0] ? vals[0] : vals[1]);
 	if (ret && tmp)
 		cli_discard(ctx, tmp);
 	ctw_free(ctx, tmp);
@@ -1230,11 +1249,23 @@ static int cmd_fibers(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 				     1, vtu)) ||
 	    (ret = ctw_vtk_write_vtp(ctx, in.mesh->xyz, in.mesh->n_points, in.mesh->tris, in.mesh->tri_marker,
 				     in.mesh->n_tris, "surface", vtp)) ||
-	    (ret = write_fibers_txt(ctx, txt, &fo, &res)) || (ret = ctw_publish(ctx, tmp, out)))
+	    (ret = write_fibers_txt(ctx, txt, &fo, &res)))
+		goto out;
+	if (in.n_reoriented) { /* the reader's repair, in the record too */
+		FILE *f = fopen(txt, "a");
+		if (!f || fprintf(f, "warning: %lld inverted tetrahedra of %s reoriented\n", (long long)in.n_reoriented,
+				  vals[0]) < 0 || fclose(f)) {
+			ret = ctw_error(ctx, CTW_ERR_IO, txt, "cannot write: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if ((ret = ctw_publish(ctx, tmp, out)))
 		goto out;
 	print_file(ctx, out, "fibers.txt");
 	printf("fibers: written to %s\n", out);
 out:
+	if (ret)
+		name_input(ctx, vals[0]);
 	if (ret && tmp)
 		cli_discard(ctx, tmp);
 	ctw_free(ctx, tmp);

@@ -1626,7 +1626,9 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 				     plan[si].label)))
 			goto out;
 	}
-	/* export: always, unless the package exists and nothing before it changed */
+	/* export: always, unless the package exists and nothing before it changed; the leftover of
+	 * a killed (forced re-)export goes either way, also when the export is skipped */
+	ctw_clean_stale_tmp(ctx, pkg);
 	{
 		int any = 0;
 		for (int i = 0; i < 4; i++)

@@ -80,6 +80,10 @@ CTW_API void ctw_ctx_free(ctw_ctx *ctx);
 
 CTW_API void ctw_ctx_set_log(ctw_ctx *ctx, ctw_log_fn fn, void *ud, ctw_log_level max_level);
 CTW_API void ctw_ctx_set_progress(ctw_ctx *ctx, ctw_progress_fn fn, void *ud);
+/* The deadline in CLOCK_MONOTONIC seconds, 0 when none (for code that waits on children). */
+CTW_API double ctw_ctx_deadline(const ctw_ctx *ctx);
+/* Non-zero, with the error above set, once the deadline has passed; cheap enough for loops. */
+CTW_API int ctw_ctx_past_deadline(ctw_ctx *ctx, const char *stage);
 /* Largest number of voxels a reader accepts before allocating (default 2^31). */
 CTW_API void ctw_ctx_set_max_voxels(ctw_ctx *ctx, int64_t n);
 CTW_API int64_t ctw_ctx_max_voxels(const ctw_ctx *ctx);

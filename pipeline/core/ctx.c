@@ -102,6 +102,20 @@ void ctw_ctx_set_progress(ctw_ctx *ctx, ctw_progress_fn fn, void *ud)
 	ctx->progress_ud = ud;
 }
 
+double ctw_ctx_deadline(const ctw_ctx *ctx)
+{
+	return ctx->deadline;
+}
+
+int ctw_ctx_past_deadline(ctw_ctx *ctx, const char *stage)
+{
+	if (ctx->deadline <= 0 || monotonic_now() < ctx->deadline)
+		return 0;
+	ctx->deadline_hit = 1;
+	ctw_error(ctx, CTW_ERR_CANCELLED, stage, "time limit reached");
+	return 1;
+}
+
 void ctw_ctx_set_max_voxels(ctw_ctx *ctx, int64_t n)
 {
 	ctx->max_voxels = n > 0 ? n : 1;
@@ -196,11 +210,8 @@ int ctw_progress(ctw_ctx *ctx, const char *stage, double done, double total)
 {
 	double f = total > 0 ? done / total : 1.0;
 
-	if (ctx->deadline > 0 && monotonic_now() > ctx->deadline) {
-		ctx->deadline_hit = 1;
-		ctw_error(ctx, CTW_ERR_CANCELLED, stage, "time limit reached");
+	if (ctw_ctx_past_deadline(ctx, stage))
 		return 1;
-	}
 	if (!ctx->progress_fn)
 		return 0;
 	return ctx->progress_fn(ctx->progress_ud, stage, f < 0 ? 0 : f > 1 ? 1 : f);

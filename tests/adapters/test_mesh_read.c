@@ -657,11 +657,13 @@ static char *small_msh(const char *last_tag)
 
 static void check_small(const ctw_mesh_in *in)
 {
-	static const int32_t tets[8] = { 0, 1, 2, 3, 1, 3, 2, 4 }, tri[3] = { 0, 2, 1 }, reg[2] = { 1, 2 };
+	/* the second tetrahedron is inverted in the file: reoriented by the reader (issue 12) */
+	static const int32_t tets[8] = { 0, 1, 2, 3, 1, 3, 4, 2 }, tri[3] = { 0, 2, 1 }, reg[2] = { 1, 2 };
 	static const double xyz[15] = { 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1 };
 	assert_int_equal(in->mesh->n_points, 5);
 	assert_int_equal(in->mesh->n_tets, 2);
 	assert_int_equal(in->mesh->n_tris, 1);
+	assert_int_equal(in->n_reoriented, 1);
 	assert_memory_equal(in->mesh->xyz, xyz, sizeof(xyz));
 	assert_memory_equal(in->mesh->tets, tets, sizeof(tets));
 	assert_memory_equal(in->mesh->region, reg, sizeof(reg));

@@ -102,7 +102,7 @@ for c in edge thin; do
 	"$CTW" -q segment --labels "$T/$c.nrrd" --preset canonical --no-components --no-fill-holes --pad 1 -o "$T/$c.nii.gz" >/dev/null ||
 		fail "segment $c"
 	run 3 "$CTW" mesh --labels "$T/$c.nii.gz" --model lv -o "$T/m-$c"
-	grep -q "^cardiotwin: error: mesh: .* at (.*) mm; hint" "$T/err" || { fail "$c: no place and hint"; cat "$T/err" >&2; }
+	grep -q "^cardiotwin: error: $T/$c.nii.gz: mesh: .* at (.*) mm; hint" "$T/err" || { fail "$c: no place and hint"; cat "$T/err" >&2; }
 	[ ! -e "$T/m-$c" ] || fail "$c: output written"
 done
 has "$T/err" "one voxel thin"
