@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include "phantom.h"
 #include "segment.h"
+#include "voxelcheck.h"
 #include "cli.h"
 
 int cli_verbosity = 1;
@@ -648,6 +649,10 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		memcpy(grid.origin, info.origin, sizeof(grid.origin));
 		memcpy(grid.direction, info.direction, sizeof(grid.direction));
 	}
+	/* bound the work from the header before reading the voxels */
+	if ((ret = ctw_image_read_info(ctx, vals[1], NULL, &info)) ||
+	    (ret = ctw_segment_check_size(ctx, &so, info.dim, info.spacing, vals[0] ? &grid : NULL, vals[1])))
+		return ret;
 	if ((ret = ctw_image_read(ctx, vals[1], 0, &labels)) ||
 	    (ret = ctw_segment_labels(ctx, &so, vals[0] ? &grid : NULL, labels, vals[1], &lm, &log)) ||
 	    (ret = cli_beside(ctx, out, "log", &logpath)) || (ret = ctw_labelmap_write_nifti(ctx, lm, out)) ||
@@ -890,7 +895,8 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		return ctw_error(ctx, CTW_ERR_IO, out, "exists and is not a directory");
 
 	if (vals[0]) {
-		if ((ret = ctw_labelmap_read_nifti(ctx, vals[0], &lm)) || (ret = ctw_mesh_labels(ctx, lm, &mo, &res)))
+		if ((ret = ctw_labelmap_read_nifti(ctx, vals[0], &lm)) || (ret = ctw_labels_check_extent(ctx, vals[0], lm->grid)) ||
+		    (ret = ctw_mesh_labels(ctx, lm, &mo, &res)))
 			goto out;
 	} else {
 		if ((ret = ctw_vtk_read_surface(ctx, vals[1], vals[7] ? vals[7] : "surface-id", &surf, &has_array)))
