@@ -1064,7 +1064,7 @@ int ctw_preset_auto(ctw_ctx *ctx, const char *what, const ctw_volume *labels, ct
 	}
 	/* our own canonical maps: the output of contours (1 and 2 only) and of segment or phantom
 	 * (with RV myocardium, 103) */
-	if (in_canonical && ((in_sax && !counts[3]) || counts[CTW_LBL_RV_MYO])) {
+	if (in_canonical && ((in_sax && counts[1] && counts[2] && !counts[3]) || counts[CTW_LBL_RV_MYO])) {
 		ctw_log(ctx, CTW_LOG_INFO, what, "label values %s are canonical (as written by cardiotwin contours, "
 			"segment or phantom): preset 'canonical'", list);
 		ret = ctw_preset_get(ctx, "canonical", NULL, out);
