@@ -364,6 +364,11 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		int rounds;
 		if ((ret = ctw_seg_repair_topology(ctx, lm->grid, o->model == CTW_MODEL_BIV, 8, &changed, &rounds, &t)))
 			goto out;
+		if (rounds && (double)changed > 0.05 * (double)t.tissue)
+			ctw_log(ctx, CTW_LOG_WARN, what,
+				"the topology repair thickened the myocardium by %lld voxels (%.0f %% of it): its walls are one "
+				"voxel thin on this grid; a finer grid (--iso MM) keeps them closer to the labels",
+				(long long)changed, 100.0 * (double)changed / (double)t.tissue);
 		if (rounds)
 			note(&b, "topology repair: %lld voxels of myocardium added in %d rounds where the wall was one voxel "
 				 "thin or parts touched only along an edge or at a corner; now %lld thin voxels, %lld touching",
