@@ -1064,6 +1064,19 @@ int ctw_preset_auto(ctw_ctx *ctx, const char *what, const ctw_volume *labels, ct
 	}
 	/* our own canonical maps: the output of contours (1 and 2 only) and of segment or phantom
 	 * (with RV myocardium, 103) */
+	if (in_canonical && in_sax && counts[1] && counts[2] && !counts[3]) {
+		/* {1, 2} as contours writes it: the myocardium (2) surrounds the LV blood pool (1) in
+		 * the slices (a whole-heart mask with another second label does not) */
+		slice_axes(labels, use);
+		f1 = enclosed_fraction(labels, 1, 2, use);
+		if (f1 < 0.5) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, what,
+					"label values %s: label 2 encloses only %.0f%% of label 1's in-plane boundary, so "
+					"this is no LV blood pool in its myocardium; pass --preset NAME or --map FROM=TO,...",
+					list, 100.0 * f1);
+			goto out;
+		}
+	}
 	if (in_canonical && ((in_sax && counts[1] && counts[2] && !counts[3]) || counts[CTW_LBL_RV_MYO])) {
 		ctw_log(ctx, CTW_LOG_INFO, what, "label values %s are canonical (as written by cardiotwin contours, "
 			"segment or phantom): preset 'canonical'", list);
