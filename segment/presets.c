@@ -1069,7 +1069,7 @@ int ctw_preset_auto(ctw_ctx *ctx, const char *what, const ctw_volume *labels, ct
 		 * the slices (a whole-heart mask with another second label does not) */
 		slice_axes(labels, use);
 		f1 = enclosed_fraction(labels, 1, 2, use);
-		if (f1 < 0.5) {
+		if (f1 < 0.25) {
 			ret = ctw_error(ctx, CTW_ERR_FORMAT, what,
 					"label values %s: label 2 encloses only %.0f%% of label 1's in-plane boundary, so "
 					"this is no LV blood pool in its myocardium; pass --preset NAME or --map FROM=TO,...",
