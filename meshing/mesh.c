@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "fs.h"
+#include "voxelcheck.h"
 #include "workers_int.h"
 
 /* Step timings at debug level (-v -v): where a meshing run spends its time. */
@@ -602,106 +603,42 @@ static int finish(ctw_ctx *ctx, ctw_mesh_result *res)
 	return CTW_OK;
 }
 
-/* 6-connected components of the mask, labelled 1.. in comp (int32 per voxel); returns the
- * count, or -1 when out of memory. */
-static int64_t components6(ctw_ctx *ctx, const ctw_volume *g, const uint8_t *mask, int32_t *comp)
-{
-	const int64_t nx = g->dim[0], ny = g->dim[1], nz = g->dim[2], n = nx * ny * nz;
-	int64_t *queue = ctw_malloc(ctx, sizeof(int64_t) * (size_t)n), count = 0;
-	if (!queue)
-		return -1;
-	memset(comp, 0, sizeof(int32_t) * (size_t)n);
-	for (int64_t s0 = 0; s0 < n; s0++) {
-		int64_t head = 0, tail = 0;
-		if (!mask[s0] || comp[s0])
-			continue;
-		comp[s0] = (int32_t)++count;
-		queue[tail++] = s0;
-		while (head < tail) {
-			int64_t v = queue[head++], i = v % nx, j = v / nx % ny, k = v / (nx * ny);
-			int64_t nb[6] = { i > 0 ? v - 1 : -1, i + 1 < nx ? v + 1 : -1, j > 0 ? v - nx : -1,
-					  j + 1 < ny ? v + nx : -1, k > 0 ? v - nx * ny : -1, k + 1 < nz ? v + nx * ny : -1 };
-			for (int f = 0; f < 6; f++)
-				if (nb[f] >= 0 && mask[nb[f]] && !comp[nb[f]]) {
-					comp[nb[f]] = (int32_t)count;
-					queue[tail++] = nb[f];
-				}
-		}
-	}
-	ctw_free(ctx, queue);
-	return count;
-}
-
-/* Topology checks on the voxels, whose failures the surface would only show as non-manifold
- * edges or intersections: parts of the myocardium touching only along an edge or at a corner,
- * and walls one voxel thin. CTW_ERR_EXTERNAL with the place and a hint. */
+/* Topology checks on the voxels (voxelcheck.h, shared with the segment stage, which repairs
+ * what they find before writing a map), whose failures the surface would only show as
+ * non-manifold edges or intersections: parts of the myocardium touching only along an edge or
+ * at a corner, and walls one voxel thin. CTW_ERR_EXTERNAL with the place and a hint. */
 static int check_voxels(ctw_ctx *ctx, const ctw_volume *g, const uint8_t *mask)
 {
-	const int64_t nx = g->dim[0], ny = g->dim[1], nz = g->dim[2], n = nx * ny * nz;
-	int32_t *comp = ctw_malloc(ctx, sizeof(int32_t) * (size_t)n);
-	int64_t thin = 0, first_thin = -1, tissue = 0, ncomp;
-	int ret = CTW_OK;
+	const int64_t nx = g->dim[0], ny = g->dim[1];
+	ctw_voxel_topology t;
+	int ret;
 
-	if (!comp)
-		return CTW_ERR_NOMEM;
-	ncomp = components6(ctx, g, mask, comp);
-	if (ncomp < 0) {
-		ctw_free(ctx, comp);
-		return CTW_ERR_NOMEM;
+	if ((ret = ctw_voxel_topology_measure(ctx, g, mask, &t)))
+		return ret;
+	if (t.touching) {
+		double x[3], y[3];
+		for (int e = 0; e < 2; e++) {
+			int64_t v = t.first_touch[e];
+			double p[3] = { (double)(v % nx), (double)(v / nx % ny), (double)(v / (nx * ny)) };
+			ctw_volume_index_to_world(g, p, e ? y : x);
+		}
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
+				 "two parts of the myocardium touch only along an edge or at a "
+				 "corner at (%.1f, %.1f, %.1f) mm; hint: join or separate them in "
+				 "the label map, or resample finer (segment --iso)",
+				 0.5 * (x[0] + y[0]), 0.5 * (x[1] + y[1]), 0.5 * (x[2] + y[2]));
 	}
-	for (int64_t k = 0; k < nz && !ret; k++)
-		for (int64_t j = 0; j < ny && !ret; j++)
-			for (int64_t i = 0; i < nx && !ret; i++) {
-				int64_t v = i + nx * (j + ny * k);
-				if (!mask[v])
-					continue;
-				tissue++;
-				/* one voxel thin: background on both sides along some axis */
-				if ((i > 0 && i + 1 < nx && !mask[v - 1] && !mask[v + 1]) ||
-				    (j > 0 && j + 1 < ny && !mask[v - nx] && !mask[v + nx]) ||
-				    (k > 0 && k + 1 < nz && !mask[v - nx * ny] && !mask[v + nx * ny])) {
-					if (first_thin < 0)
-						first_thin = v;
-					thin++;
-				}
-				/* a diagonal neighbour of another 6-component: touching along an edge or corner */
-				for (int dk = -1; dk <= 1 && !ret; dk++)
-					for (int dj = -1; dj <= 1 && !ret; dj++)
-						for (int di = -1; di <= 1 && !ret; di++) {
-							int64_t a = i + di, b = j + dj, c = k + dk, w;
-							if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz)
-								continue;
-							w = a + nx * (b + ny * c);
-							if (mask[w] && comp[w] != comp[v]) {
-								double p[3], q[3], x[3], y[3];
-								p[0] = (double)i;
-								p[1] = (double)j;
-								p[2] = (double)k;
-								q[0] = (double)a;
-								q[1] = (double)b;
-								q[2] = (double)c;
-								ctw_volume_index_to_world(g, p, x);
-								ctw_volume_index_to_world(g, q, y);
-								ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
-										"two parts of the myocardium touch only along an edge or at a "
-										"corner at (%.1f, %.1f, %.1f) mm; hint: join or separate them in "
-										"the label map, or resample finer (segment --iso)",
-										0.5 * (x[0] + y[0]), 0.5 * (x[1] + y[1]), 0.5 * (x[2] + y[2]));
-							}
-						}
-			}
-	if (!ret && thin > 50 && (double)thin > 0.005 * (double)tissue) {
-		double p[3] = { (double)(first_thin % nx), (double)(first_thin / nx % ny), (double)(first_thin / (nx * ny)) }, x[3];
+	if (ctw_voxel_topology_fails(&t)) {
+		double p[3] = { (double)(t.first_thin % nx), (double)(t.first_thin / nx % ny), (double)(t.first_thin / (nx * ny)) }, x[3];
 		ctw_volume_index_to_world(g, p, x);
-		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
-				"the myocardium is one voxel thin in %lld places (%.1f %% of it), first at (%.1f, %.1f, %.1f) "
-				"mm; hint: resample finer (segment --iso) or thicken the wall (segment --min-wall)",
-				(long long)thin, 100.0 * (double)thin / (double)tissue, x[0], x[1], x[2]);
+		return ctw_error(ctx, CTW_ERR_EXTERNAL, "mesh",
+				 "the myocardium is one voxel thin in %lld places (%.1f %% of it), first at (%.1f, %.1f, %.1f) "
+				 "mm; hint: resample finer (segment --iso) or thicken the wall (segment --min-wall)",
+				 (long long)t.thin, 100.0 * (double)t.thin / (double)t.tissue, x[0], x[1], x[2]);
 	}
-	if (!ret && ncomp > 1)
-		ctw_log(ctx, CTW_LOG_WARN, "mesh", "the myocardium has %lld separate pieces; all are meshed", (long long)ncomp);
-	ctw_free(ctx, comp);
-	return ret;
+	if (t.components > 1)
+		ctw_log(ctx, CTW_LOG_WARN, "mesh", "the myocardium has %lld separate pieces; all are meshed", (long long)t.components);
+	return CTW_OK;
 }
 
 int ctw_mesh_labels_check(ctw_ctx *ctx, const char *path, const ctw_labelmap *lm, const ctw_mesh_opts *o)

@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include "phantom.h"
 #include "segment.h"
+#include "voxelcheck.h"
 #include "cli.h"
 
 int cli_verbosity = 1;
@@ -789,6 +790,10 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		memcpy(grid.origin, info.origin, sizeof(grid.origin));
 		memcpy(grid.direction, info.direction, sizeof(grid.direction));
 	}
+	/* bound the work from the header before reading the voxels */
+	if ((ret = ctw_image_read_info(ctx, vals[1], NULL, &info)) ||
+	    (ret = ctw_segment_check_size(ctx, &so, info.dim, info.spacing, vals[0] ? &grid : NULL, vals[1])))
+		return ret;
 	if ((ret = ctw_image_read(ctx, vals[1], 0, &labels)) ||
 	    (ret = ctw_segment_labels(ctx, &so, vals[0] ? &grid : NULL, labels, vals[1], &lm, &log)) ||
 	    (ret = cli_beside(ctx, out, "log", &logpath)) || (ret = ctw_labelmap_write_nifti(ctx, lm, out)) ||
@@ -1050,7 +1055,8 @@ static int cmd_mesh(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (mo.tetgen.timeout_s > 0 && (ctw_ctx_deadline(ctx) <= 0 || mono_now() + mo.tetgen.timeout_s < ctw_ctx_deadline(ctx)))
 		ctw_ctx_set_deadline(ctx, mo.tetgen.timeout_s);
 	if (vals[0]) {
-		if ((ret = ctw_labelmap_read_nifti(ctx, vals[0], &lm)) || (ret = ctw_mesh_labels_check(ctx, vals[0], lm, &mo)) ||
+		if ((ret = ctw_labelmap_read_nifti(ctx, vals[0], &lm)) || (ret = ctw_labels_check_extent(ctx, vals[0], lm->grid)) ||
+		    (ret = ctw_mesh_labels_check(ctx, vals[0], lm, &mo)) ||
 		    (ret = ctw_mesh_labels(ctx, lm, &mo, &res)))
 			goto out;
 	} else {

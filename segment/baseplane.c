@@ -125,6 +125,13 @@ static int is_rim(const uint8_t *lab, const int64_t dim[3], int64_t n)
 	return (lab[n] == CTW_LBL_LV_BLOOD || lab[n] == CTW_LBL_RV_BLOOD) && touches(lab, dim, n, want_outside);
 }
 
+/* The LV's rim alone: without RV myocardium the RV blood pool meets the outside along its whole
+ * free wall, which is no rim of the base. */
+static int is_lv_rim(const uint8_t *lab, const int64_t dim[3], int64_t n)
+{
+	return lab[n] == CTW_LBL_LV_BLOOD && touches(lab, dim, n, want_outside);
+}
+
 static int is_lv_blood(const uint8_t *lab, const int64_t dim[3], int64_t n)
 {
 	(void)dim;
@@ -240,7 +247,14 @@ int ctw_base_plane_find(ctw_ctx *ctx, ctw_labelmap *lm, const double *sax_normal
 		n_used = f.n;
 		*method = CTW_BASE_SAX;
 	} else {
-		if (!robust_plane(g, is_rim, point, normal, &n_used))
+		/* with RV blood but no RV myocardium, the plane comes from the LV's rim (when it has one) */
+		voxel_pred rim = has[CTW_LBL_RV_BLOOD] && !has[CTW_LBL_RV_MYO] ? is_lv_rim : is_rim;
+		if (rim == is_lv_rim && !robust_plane(g, is_lv_rim, point, normal, &n_used))
+			rim = is_rim;
+		else if (rim == is_lv_rim)
+			ctw_log(ctx, CTW_LOG_INFO, "segment", "base plane from the LV rim only (no RV myocardium: the RV blood "
+				"pool meets the outside along its free wall)");
+		if (rim == is_rim && !robust_plane(g, is_rim, point, normal, &n_used))
 			return ctw_error(ctx, CTW_ERR_FORMAT, "base plane",
 					 "the blood pools do not meet the outside anywhere: no open base to fit a "
 					 "plane to; label the atria or the aorta");

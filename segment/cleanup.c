@@ -7,6 +7,7 @@
 #include "segment.h"
 
 #include "edt.h"
+#include "voxelcheck.h"
 
 #include <math.h>
 #include <string.h>
@@ -773,4 +774,153 @@ int ctw_seg_pad(ctw_ctx *ctx, const ctw_volume *lab, int voxels, ctw_volume **ou
 			       src + (k * lab->dim[1] + j) * lab->dim[0], (size_t)lab->dim[0]);
 	*out = res;
 	return CTW_OK;
+}
+
+/* ---- plausibility and topology ----------------------------------------------------------------- */
+
+int ctw_seg_component_stats(ctw_ctx *ctx, const ctw_volume *lab, int64_t largest[256], int64_t count[256])
+{
+	const uint8_t *in;
+	uint8_t *mark = NULL;
+	int64_t n;
+	vqueue q = { 0 };
+	int ret;
+
+	memset(largest, 0, 256 * sizeof(*largest));
+	memset(count, 0, 256 * sizeof(*count));
+	if ((ret = check_u8(ctx, "components", lab)))
+		return ret;
+	n = ctw_volume_count(lab);
+	in = lab->data;
+	if (!(mark = ctw_calloc(ctx, (size_t)n, 1)))
+		return CTW_ERR_NOMEM;
+	for (int64_t p = 0; p < n; p++) {
+		int64_t size;
+		count[in[p]]++;
+		if (!in[p] || (mark[p] & M_SEEN))
+			continue;
+		if ((ret = flood6(ctx, in, lab->dim, mark, M_SEEN, p, &q, NULL, &size)))
+			break;
+		if (size > largest[in[p]])
+			largest[in[p]] = size;
+	}
+	ctw_free(ctx, mark);
+	ctw_free(ctx, q.a);
+	return ret;
+}
+
+static int is_tissue(int l, int biv)
+{
+	return l == CTW_LBL_LV_MYO || (biv && l == CTW_LBL_RV_MYO);
+}
+
+/* Whether w[m] may become tissue: background first (pass 0), then blood (pass 1). */
+static int fillable(const uint8_t *w, int64_t m, int pass, int biv)
+{
+	return pass == 0 ? w[m] == 0 : !is_tissue(w[m], biv);
+}
+
+int ctw_seg_repair_topology(ctw_ctx *ctx, ctw_volume *lab, int biv, int max_rounds, int64_t *changed,
+			    int *rounds, ctw_voxel_topology *t)
+{
+	const int64_t nx = lab->dim[0], ny = lab->dim[1], nz = lab->dim[2], sxy = nx * ny;
+	int64_t n, nchg = 0;
+	uint8_t *mask = NULL, *w;
+	int ret;
+
+	*changed = 0;
+	*rounds = 0;
+	if ((ret = check_u8(ctx, "topology", lab)))
+		return ret;
+	n = ctw_volume_count(lab);
+	w = lab->data;
+	if (!(mask = ctw_malloc(ctx, (size_t)n)))
+		return CTW_ERR_NOMEM;
+	for (;;) {
+		for (int64_t p = 0; p < n; p++)
+			mask[p] = (uint8_t)is_tissue(w[p], biv);
+		if ((ret = ctw_voxel_topology_measure(ctx, lab, mask, t)))
+			break;
+		if (!ctw_voxel_topology_fails(t) || *rounds >= max_rounds)
+			break;
+		(*rounds)++;
+		/* decisions read mask (the map before this round), changes go to w */
+		for (int64_t k = 0; k < nz; k++)
+			for (int64_t j = 0; j < ny; j++)
+				for (int64_t i = 0; i < nx; i++) {
+					const int64_t v = i + nx * (j + ny * k), x[3] = { i, j, k }, st[3] = { 1, nx, sxy };
+					if (!mask[v])
+						continue;
+					/* thin along an axis: thicken to the side of the background (else of
+					 * the blood) */
+					for (int c = 0; c < 3; c++) {
+						if (x[c] == 0 || x[c] + 1 >= lab->dim[c] || mask[v - st[c]] || mask[v + st[c]])
+							continue;
+						for (int pass = 0; pass < 2; pass++) {
+							int64_t m = fillable(w, v + st[c], pass, biv) ? v + st[c]
+								    : fillable(w, v - st[c], pass, biv) ? v - st[c] : -1;
+							if (m >= 0) {
+								w[m] = w[v];
+								nchg++;
+								break;
+							}
+						}
+					}
+					/* a diagonal neighbour that is not 6-connected to v nearby: bridge the
+					 * voxels between them */
+					for (int dk = -1; dk <= 1; dk++)
+						for (int dj = -1; dj <= 1; dj++)
+							for (int di = -1; di <= 1; di++) {
+								const int d[3] = { di, dj, dk };
+								const int nz3 = (di != 0) + (dj != 0) + (dk != 0);
+								int bridged = 0;
+								int64_t a = i + di, b = j + dj, c = k + dk;
+								if (nz3 < 2 || a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz ||
+								    !mask[a + nx * (b + ny * c)])
+									continue;
+								/* the voxels of the box between v and its neighbour */
+								for (int s = 1; s < 7 && !bridged; s++) {
+									int64_t m = v;
+									int ok = 1;
+									for (int e = 0; e < 3; e++) {
+										if ((s >> e) & 1) {
+											if (!d[e])
+												ok = 0;
+											m += d[e] * st[e];
+										}
+									}
+									if (!ok || m == a + nx * (b + ny * c))
+										continue;
+									if (mask[m])
+										bridged = 1;
+								}
+								if (bridged)
+									continue;
+								for (int pass = 0; pass < 2 && !bridged; pass++)
+									for (int s = 1; s < 7; s++) {
+										int64_t m = v;
+										int ok = 1;
+										for (int e = 0; e < 3; e++)
+											if ((s >> e) & 1) {
+												if (!d[e])
+													ok = 0;
+												m += d[e] * st[e];
+											}
+										if (!ok || m == a + nx * (b + ny * c) || !fillable(w, m, pass, biv))
+											continue;
+										w[m] = w[v];
+										nchg++;
+										bridged = 1;
+										break;
+									}
+							}
+				}
+		if (ctw_progress(ctx, "topology", (double)*rounds, (double)max_rounds)) {
+			ret = cancelled(ctx, "topology");
+			break;
+		}
+	}
+	*changed = nchg;
+	ctw_free(ctx, mask);
+	return ret;
 }

@@ -1011,7 +1011,7 @@ int ctw_preset_auto(ctw_ctx *ctx, const char *what, const ctw_volume *labels, ct
 	odd_values odd;
 	char list[LIST_MAX];
 	size_t off = 0;
-	int left_out = 0, n_present = 0, n_mmwhs = 0, in_mmwhs = 1, in_sax = 1, v, k, ret;
+	int left_out = 0, n_present = 0, n_mmwhs = 0, in_mmwhs = 1, in_sax = 1, in_canonical = 1, v, k, ret;
 	int use[3];
 	double f1, f3;
 	const char *choice;
@@ -1036,6 +1036,7 @@ int ctw_preset_auto(ctw_ctx *ctx, const char *what, const ctw_volume *labels, ct
 		n_mmwhs += is_mmwhs;
 		in_mmwhs &= is_mmwhs;
 		in_sax &= v <= 3;
+		in_canonical &= ctw_label_name(v) != NULL;
 		snprintf(name, sizeof(name), "%d", v);
 		list_add(list, sizeof(list), &off, &left_out, name, counts[v]);
 	}
@@ -1061,10 +1062,31 @@ int ctw_preset_auto(ctw_ctx *ctx, const char *what, const ctw_volume *labels, ct
 		ret = ctw_preset_get(ctx, "mmwhs", NULL, out);
 		goto out;
 	}
+	/* our own canonical maps: the output of contours (1 and 2 only) and of segment or phantom
+	 * (with RV myocardium, 103) */
+	if (in_canonical && in_sax && counts[1] && counts[2] && !counts[3]) {
+		/* {1, 2} as contours writes it: the myocardium (2) surrounds the LV blood pool (1) in
+		 * the slices (a whole-heart mask with another second label does not) */
+		slice_axes(labels, use);
+		f1 = enclosed_fraction(labels, 1, 2, use);
+		if (f1 < 0.25) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, what,
+					"label values %s: label 2 encloses only %.0f%% of label 1's in-plane boundary, so "
+					"this is no LV blood pool in its myocardium; pass --preset NAME or --map FROM=TO,...",
+					list, 100.0 * f1);
+			goto out;
+		}
+	}
+	if (in_canonical && ((in_sax && counts[1] && counts[2] && !counts[3]) || counts[CTW_LBL_RV_MYO])) {
+		ctw_log(ctx, CTW_LOG_INFO, what, "label values %s are canonical (as written by cardiotwin contours, "
+			"segment or phantom): preset 'canonical'", list);
+		ret = ctw_preset_get(ctx, "canonical", NULL, out);
+		goto out;
+	}
 	if (!(in_sax && n_present == 3)) {
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, what,
-				"label values %s match no built-in preset; give --preset (a name, or a "
-				"map such as '1=3,2=2,3=1')",
+				"label values %s match no built-in preset; pass --preset NAME or --map "
+				"FROM=TO,... (e.g. --map 1=3,2=2,3=1)",
 				list);
 		goto out;
 	}

@@ -9,6 +9,7 @@
 #define CTW_SEGMENT_H
 
 #include "ctw.h"
+#include "voxelcheck.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,6 +99,19 @@ CTW_API int ctw_seg_separate(ctw_ctx *ctx, ctw_volume *lab, int a, int b, int wa
  * voxel keeps its world position. On success *out is new. */
 CTW_API int ctw_seg_pad(ctw_ctx *ctx, const ctw_volume *lab, int voxels, ctw_volume **out);
 
+/* Per label value: largest[v] the voxel count of its largest 6-connected component, count[v]
+ * its voxel count (count[0]: background). */
+CTW_API int ctw_seg_component_stats(ctw_ctx *ctx, const ctw_volume *lab, int64_t largest[256],
+				    int64_t count[256]);
+
+/* Runs the mesh stage's voxel checks (voxelcheck.h) on the myocardium (label 2, and 103 when
+ * biv) and, while they fail, repairs locally, at most max_rounds times: a voxel one voxel thin
+ * along an axis gets a neighbour of its label on that axis (background first, else blood); two
+ * voxels touching only along an edge or at a corner get a bridging voxel of their label. *t
+ * receives the last measurement (fails when the repair did not suffice). */
+CTW_API int ctw_seg_repair_topology(ctw_ctx *ctx, ctw_volume *lab, int biv, int max_rounds,
+				    int64_t *changed, int *rounds, ctw_voxel_topology *t);
+
 /* ---- grids (regrid.c) ------------------------------------------------------------------------- */
 
 /* 1 when a and b have the same dims and, within tol (mm; for the direction, unitless), the same
@@ -155,6 +169,15 @@ typedef struct ctw_segment_opts {
 } ctw_segment_opts;
 
 #define CTW_SEGMENT_OPTS_INIT { "auto", NULL, NULL, CTW_MODEL_NONE, -1.0, 0.0, 1, 1, 3.5, 1, 3.0, 1, 2 }
+
+/* Bounds segment's work before it starts: from the label map's grid (dim, spacing), the
+ * image's grid when given (the map is moved onto it) and the resampling o asks for, estimates
+ * the voxels of every grid the chain makes, its peak memory and its time, and returns
+ * CTW_ERR_FORMAT naming `what` with the estimate and a hint (--iso MM) when a grid exceeds the
+ * context's voxel limit (--max-voxels), the memory exceeds half the machine's (at most 16 GiB)
+ * or the time 100 s. Cheap: call it before reading the voxels. */
+CTW_API int ctw_segment_check_size(ctw_ctx *ctx, const ctw_segment_opts *o, const int64_t dim[3],
+				   const double spacing[3], const ctw_volume *image, const char *what);
 
 /* The clean-up chain for a label map users bring: remap (preset), onto the image's grid (when
  * image is not NULL and the grids differ), resampling, largest components, hole filling, base

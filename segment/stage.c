@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct logbuf {
 	ctw_ctx *ctx;
@@ -67,6 +68,112 @@ static int64_t keep_model(ctw_volume *v, ctw_model_kind model)
 	return changed;
 }
 
+
+/* The resampling the chain does on a grid of this spacing: thick slices (the largest spacing
+ * more than twice the smallest) and the isotropic voxel size (0: keep the grid). */
+static double plan_iso(const ctw_segment_opts *o, const double sp[3], int *thick)
+{
+	double smin = fmin(sp[0], fmin(sp[1], sp[2])), smax = fmax(sp[0], fmax(sp[1], sp[2]));
+	*thick = smax > 2.0 * smin;
+	return o->iso_mm < 0 ? (*thick ? smin : 0.0) : o->iso_mm;
+}
+
+/* Bytes per voxel of the peak memory and voxels per second of the chain, measured on the
+ * phantom and Sunnybrook maps (with a margin): the input grid (read, float copy for the remap,
+ * uint8), the regridded one, and the working grid (components, holes, distance maps, checks). */
+#define BYTES_IN 10.0
+#define BYTES_GRID 7.0
+#define BYTES_WORK 18.0
+#define RATE_IN 20e6
+#define RATE_WORK 3e6
+#define MAX_SECONDS 100.0
+
+int ctw_segment_check_size(ctw_ctx *ctx, const ctw_segment_opts *o, const int64_t dim[3], const double spacing[3],
+			   const ctw_volume *image, const char *what)
+{
+	const int64_t *gd = image ? image->dim : dim;
+	const double *gs = image ? image->spacing : spacing;
+	double n_in = 1, n_grid = 1, n_work = 1, od[3], iso, mem, secs, mem_lim, vox_lim, factor;
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	int thick;
+
+	for (int c = 0; c < 3; c++) {
+		const double sp[2] = { spacing[c], gs[c] };
+		for (int t = 0; t < 2; t++)
+			if (!isfinite(sp[t]) || sp[t] < 1e-3 || sp[t] > 100.0)
+				return ctw_error(ctx, CTW_ERR_FORMAT, what,
+						 "voxel size %g mm along axis %d of the %s is implausible for a heart "
+						 "(expected 0.001..100 mm); check the header's spacing",
+						 sp[t], c, t ? "image" : "label map");
+		n_in *= (double)dim[c];
+		n_grid *= (double)gd[c];
+	}
+	iso = plan_iso(o, gs, &thick);
+	for (int c = 0; c < 3; c++) {
+		od[c] = iso > 0 ? fmax(1.0, floor((double)gd[c] * gs[c] / iso + 0.5)) : (double)gd[c];
+		n_work *= od[c] + 2.0 * (o->pad > 0 ? o->pad : 0);
+	}
+	mem = BYTES_IN * n_in + (image ? BYTES_GRID * n_grid : 0) + BYTES_WORK * n_work;
+	secs = n_in / RATE_IN + (image ? n_grid / RATE_IN : 0) + n_work / RATE_WORK;
+	mem_lim = pages > 0 && page > 0 ? 0.5 * (double)pages * (double)page : 4.0 * 1073741824.0;
+	mem_lim = fmin(mem_lim, 16.0 * 1073741824.0);
+	vox_lim = (double)ctw_ctx_max_voxels(ctx);
+	factor = fmax(fmax(n_in, fmax(n_grid, n_work)) / vox_lim, fmax(mem / mem_lim, secs / MAX_SECONDS));
+	if (factor <= 1.0)
+		return CTW_OK;
+	{
+		char grids[256];
+		double base = iso > 0 ? iso : fmin(gs[0], fmin(gs[1], gs[2]));
+		double suggest = base * cbrt(fmax(n_work / vox_lim, fmax(mem / mem_lim, secs / MAX_SECONDS))) * 1.15;
+		if (iso > 0)
+			snprintf(grids, sizeof(grids), "resampling to %.3g mm isotropic gives %.0f x %.0f x %.0f = %.3g voxels",
+				 iso, od[0], od[1], od[2], od[0] * od[1] * od[2]);
+		else
+			snprintf(grids, sizeof(grids), "the %s grid has %lld x %lld x %lld = %.3g voxels", image ? "image" : "label map",
+				 (long long)gd[0], (long long)gd[1], (long long)gd[2], n_grid);
+		return ctw_error(ctx, CTW_ERR_FORMAT, what,
+				 "too large to segment: %s (the map %.3g voxels); estimated %.3g GB of memory and %.0f s "
+				 "(limits: %.3g voxels (--max-voxels), %.3g GB, %.0f s); hint: pass --iso %.2g (a coarser "
+				 "isotropic grid) or crop the map",
+				 grids, n_in, mem / 1e9, secs, vox_lim, mem_lim / 1e9, MAX_SECONDS, suggest);
+	}
+}
+
+/* Makes an error of a step name the label map's file (`what`) when it names only the step. */
+static int name_file(ctw_ctx *ctx, int ret, const char *what)
+{
+	char msg[1024];
+	size_t n = strlen(what);
+	if (ret != CTW_ERR_FORMAT && ret != CTW_ERR_EXTERNAL)
+		return ret;
+	snprintf(msg, sizeof(msg), "%s", ctw_errmsg(ctx));
+	if (!strncmp(msg, what, n) && msg[n] == ':')
+		return ret;
+	return ctw_error(ctx, (ctw_status)ret, what, "%s", msg);
+}
+
+/* Refuses maps that are no heart: a ventricular label (LV, RV blood; LV, RV myocardium) whose
+ * largest 6-connected piece holds less than half of its voxels (noise, a checkerboard, a map
+ * of something else); a heart's labels are a few solid pieces. */
+static int check_fragments(ctw_ctx *ctx, const ctw_volume *v, const char *what)
+{
+	static const int labels[] = { CTW_LBL_LV_BLOOD, CTW_LBL_LV_MYO, CTW_LBL_RV_BLOOD, CTW_LBL_RV_MYO };
+	int64_t largest[256], count[256];
+	int ret;
+	if ((ret = ctw_seg_component_stats(ctx, v, largest, count)))
+		return ret;
+	for (int t = 0; t < 4; t++) {
+		const int l = labels[t];
+		if (count[l] >= 64 && (double)largest[l] < 0.5 * (double)count[l])
+			return ctw_error(ctx, CTW_ERR_FORMAT, what,
+					 "the labels are fragmented: the largest connected piece of label %d (%s) holds "
+					 "%.2g %% of its %lld voxels (a heart's labels are a few solid pieces); check "
+					 "that the file is a label map of this heart (not noise or another image)",
+					 l, ctw_label_name(l), 100.0 * (double)largest[l] / (double)count[l], (long long)count[l]);
+	}
+	return CTW_OK;
+}
+
 int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume *image,
 		       const ctw_volume *labels, const char *what, ctw_labelmap **out, char **log)
 {
@@ -75,12 +182,14 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 	ctw_preset preset;
 	logbuf b = { ctx, NULL, 0, 0, 0 };
 	int64_t changed = 0, counts[256];
-	double sax_normal[3], sax_spacing = 0, smin, smax;
+	double sax_normal[3], sax_spacing = 0, smax;
 	int ret, thick, slice_axis = 0, c;
 	static const char *const models[] = { "none", "lv", "biv" };
 
 	*out = NULL;
 	*log = NULL;
+	if ((ret = ctw_segment_check_size(ctx, o, labels->dim, labels->spacing, image, what)))
+		return ret;
 	/* 1. remap to the canonical vocabulary, on a float copy (exact for integers up to 2^24, and
 	 * fractional values are still seen and refused), then to uint8 */
 	if ((ret = ctw_volume_convert(ctx, labels, CTW_F32, &w)))
@@ -102,6 +211,9 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, what, "the label map is empty (no labelled voxel)");
 		goto out;
 	}
+	/* a heart: 3-D, a few solid pieces */
+	if ((ret = ctw_labels_check_extent(ctx, what, v)) || (ret = check_fragments(ctx, v, what)))
+		goto out;
 
 	/* 2. onto the image's grid */
 	if (image && !ctw_same_grid(v, image, 1e-4)) {
@@ -119,9 +231,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 	}
 
 	/* 3. resampling; thick slices (short-axis stacks) get shape-based interpolation */
-	smin = fmin(v->spacing[0], fmin(v->spacing[1], v->spacing[2]));
 	smax = fmax(v->spacing[0], fmax(v->spacing[1], v->spacing[2]));
-	thick = smax > 2.0 * smin;
 	for (c = 0; c < 3; c++)
 		if (v->spacing[c] == smax)
 			slice_axis = c;
@@ -129,7 +239,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		sax_normal[c] = v->direction[c][slice_axis];
 	sax_spacing = smax;
 	{
-		double iso = o->iso_mm < 0 ? (thick ? smin : 0.0) : o->iso_mm;
+		double iso = plan_iso(o, v->spacing, &thick);
 		ctw_resample_method m = thick ? CTW_RESAMPLE_SHAPE : CTW_RESAMPLE_GAUSSIAN;
 		if (iso > 0) {
 			if ((ret = ctw_seg_resample_iso(ctx, v, iso, m, o->sigma_mm, &w)))
@@ -245,6 +355,36 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		w = NULL;
 		note(&b, "pad: %d voxels of background on every side", o->pad);
 	}
+
+	/* 12. the voxel checks mesh runs (voxelcheck.h), repaired locally where they fail (the
+	 * closing and interpolation can leave an apex cap one voxel thin), so mesh never refuses
+	 * what segment wrote */
+	if (o->model != CTW_MODEL_NONE) {
+		ctw_voxel_topology t;
+		int rounds;
+		if ((ret = ctw_seg_repair_topology(ctx, lm->grid, o->model == CTW_MODEL_BIV, 8, &changed, &rounds, &t)))
+			goto out;
+		if (rounds && (double)changed > 0.05 * (double)t.tissue)
+			ctw_log(ctx, CTW_LOG_WARN, what,
+				"the topology repair thickened the myocardium by %lld voxels (%.0f %% of it): its walls are one "
+				"voxel thin on this grid; a finer grid (--iso MM) keeps them closer to the labels",
+				(long long)changed, 100.0 * (double)changed / (double)t.tissue);
+		if (rounds)
+			note(&b, "topology repair: %lld voxels of myocardium added in %d rounds where the wall was one voxel "
+				 "thin or parts touched only along an edge or at a corner; now %lld thin voxels, %lld touching",
+			     (long long)changed, rounds, (long long)t.thin, (long long)t.touching);
+		else
+			note(&b, "voxel checks: passed (%lld thin voxels of %lld, none touching along an edge or corner)",
+			     (long long)t.thin, (long long)t.tissue);
+		if (ctw_voxel_topology_fails(&t)) {
+			ret = ctw_error(ctx, CTW_ERR_EXTERNAL, what,
+					"the myocardium is still one voxel thin in %lld places or touches itself only along "
+					"an edge or corner in %lld after %d rounds of repair; hint: resample finer "
+					"(--iso MM) or thicken the wall (--min-wall MM)",
+					(long long)t.thin, (long long)t.touching, rounds);
+			goto out;
+		}
+	}
 	present(lm->grid, counts);
 	for (int l = 1; l < 256; l++)
 		if (counts[l])
@@ -263,5 +403,5 @@ out:
 	ctw_volume_free(ctx, w);
 	ctw_labelmap_free(ctx, lm);
 	ctw_free(ctx, b.s);
-	return ret;
+	return name_file(ctx, ret, what);
 }

@@ -95,7 +95,8 @@ a[10:20, 10:20, 10:20] = 2
 a[10:20, 20:30, 20:30] = 2          # arrays are [k, j, i]: the blocks share only an edge
 lm.write_nrrd(t + "/edge.nrrd", a)
 b = np.zeros((40, 40, 40), np.uint8)
-b[20, 5:35, 5:35] = 2               # a plate one voxel thin
+b[5:35, 5:35, 5:35] = 2             # a closed shell one voxel thin (3-D: segment takes it)
+b[6:34, 6:34, 6:34] = 0
 lm.write_nrrd(t + "/thin.nrrd", b)
 PY
 for c in edge thin; do

@@ -626,17 +626,35 @@ static void test_presets_auto_sets(void **state)
 	assert_int_equal(ctw_preset_auto(ctx, "mix", v, &p), CTW_ERR_FORMAT);
 	assert_non_null(strstr(ctw_errmsg(ctx), "mix: label values 7 (2 voxels), 205 (1 voxel), 500 (1 voxel) "
 						"match no built-in preset"));
-	/* {1, 2}: not all of 1, 2, 3 */
+	/* {1, 2} with 1 inside 2: the output of contours, canonical (issue 12 item 17); 1 beside
+	 * 2 (a whole-heart mask and something else) is not */
 	memset(v->data, 0, 2000);
 	ctw_volume_set(v, 1, 1);
 	ctw_volume_set(v, 2, 2);
-	assert_int_equal(ctw_preset_auto(ctx, "two", v, &p), CTW_ERR_FORMAT);
-	assert_non_null(strstr(ctw_errmsg(ctx), "1 (1 voxel), 2 (1 voxel)"));
-	/* {1, 2, 3, 4} */
+	assert_int_equal(ctw_preset_auto(ctx, "beside", v, &p), CTW_ERR_FORMAT);
+	assert_non_null(strstr(ctw_errmsg(ctx), "--map FROM=TO"));
+	memset(v->data, 0, 2000);
+	for (int k = 2; k < 8; k++)
+		for (int j = 2; j < 8; j++)
+			for (int i = 2; i < 8; i++)
+				ctw_volume_set(v, i + 10 * (j + 10 * k), i >= 4 && i < 6 && j >= 4 && j < 6 ? 1 : 2);
+	assert_int_equal(ctw_preset_auto(ctx, "two", v, &p), CTW_OK);
+	assert_string_equal(p.name, "canonical");
+	assert_non_null(strstr(log.last, "'canonical'"));
+	/* {1, 2, 3, 103}: segment's own biv output, canonical */
+	ctw_volume_set(v, 3, 3);
+	ctw_volume_set(v, 4, 103);
+	assert_int_equal(ctw_preset_auto(ctx, "biv", v, &p), CTW_OK);
+	assert_string_equal(p.name, "canonical");
+	/* {1, 2, 3, 4}; the hint names --map */
+	memset(v->data, 0, 2000);
+	ctw_volume_set(v, 1, 1);
+	ctw_volume_set(v, 2, 2);
 	ctw_volume_set(v, 3, 3);
 	ctw_volume_set(v, 4, 4);
 	assert_int_equal(ctw_preset_auto(ctx, "four", v, &p), CTW_ERR_FORMAT);
 	assert_non_null(strstr(ctw_errmsg(ctx), "4 (1 voxel)"));
+	assert_non_null(strstr(ctw_errmsg(ctx), "--map FROM=TO"));
 	/* negative values */
 	ctw_volume_set(v, 4, -3);
 	assert_int_equal(ctw_preset_auto(ctx, "neg", v, &p), CTW_ERR_FORMAT);
