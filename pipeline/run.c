@@ -501,8 +501,8 @@ typedef struct qa_job {
 	const ctw_volume *labels; /* the package's label map (labels.nii.gz) or NULL */
 	const ctw_volume *image;  /* the image under the labels, or NULL                */
 	const char *dir, *metrics;
-	char wbuf[4][160];
-	const char *warn[4];
+	char wbuf[4 + CTW_MAX_KEPT_WARNINGS][CTW_WARNING_LEN];
+	const char *warn[4 + CTW_MAX_KEPT_WARNINGS];
 	int nw, ret;
 	double seconds;
 } qa_job;
@@ -581,6 +581,9 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	ctw_labelmap *lm = NULL;
 	ctw_volume *img = NULL;
 
+	/* the warnings of the stages before (run) or of reading the inputs lead the report's */
+	const int n_prior = ctw_ctx_n_warnings(ctx);
+
 	memset(&in, 0, sizeof(in));
 	self->t0 = now_epoch();
 	snprintf(self->name, sizeof(self->name), "export");
@@ -615,7 +618,9 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	{
 		/* the QA pictures on a second thread while the formats are written; what a reviewer
 		 * must see first leads the report */
-		qa_job qj = { NULL, &md, NULL, NULL, tmp, path, { { 0 } }, { NULL }, 0, CTW_OK, 0.0 };
+		static qa_job qj0;
+		qa_job qj = qj0;
+		qj.md = &md, qj.dir = tmp, qj.metrics = path, qj.ret = CTW_OK;
 		pthread_t th;
 		int started = 0, wret;
 		/* the label map the package includes, for its slices; read here (this thread's
@@ -635,6 +640,11 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 			qj.image = img;
 			ctw_log(ctx, CTW_LOG_INFO, "export", "image read for qa: %.2f s", now_epoch() - ti);
 		}
+		for (int i = 0; i < n_prior && ctw_ctx_warning(ctx, i); i++)
+			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "%s", ctw_ctx_warning(ctx, i)), qj.nw++;
+		if (n_prior > CTW_MAX_KEPT_WARNINGS)
+			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "%d more warnings (see the run's log)",
+				 n_prior - CTW_MAX_KEPT_WARNINGS), qj.nw++;
 		if (!fib)
 			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "no fibres: run 'cardiotwin fibers' before export"), qj.nw++;
 		if (q.n_degenerate)
@@ -1428,6 +1438,12 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			for (int i = 0; i < 4; i++)
 				if (rs.rec[i].key[0])
 					prior[np++] = rs.rec[i];
+			if (ctw_ctx_strict(ctx) && ctw_ctx_n_warnings(ctx) > 0) { /* no package from a doubtful model */
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, sp.contours ? sp.contours : sp.labels ? sp.labels : "run",
+						"%d warning%s under --strict (%s); no package written", ctw_ctx_n_warnings(ctx),
+						ctw_ctx_n_warnings(ctx) == 1 ? "" : "s", ctw_ctx_warning(ctx, 0));
+				goto out;
+			}
 			printf("run: export\n");
 			fflush(stdout);
 			/* the digests of what the fibres and segment stages wrote in this run (not of skipped

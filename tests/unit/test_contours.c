@@ -519,7 +519,7 @@ static void test_contours_bad_inputs(void **state)
 	check_bad(ctx, base, f, "1 2\n3 4\n5 6 7\n", CTW_ERR_FORMAT, f, "line 3", NULL);
 	check_bad(ctx, base, f, "1 2\n3,4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4x\n5 6\n", CTW_ERR_FORMAT, f, "line 2", NULL);
-	check_bad(ctx, base, f, "1 2\n3 4\n", CTW_ERR_FORMAT, f, "2 points", NULL);
+	check_bad(ctx, base, f, "1 2\n3 4\n", CTW_ERR_FORMAT, f, "2 distinct points", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4e6\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "range", NULL);
 	check_bad(ctx, base, f, "1 2\n-100001 4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "range", NULL);
 	check_bad(ctx, base, f, "1 2\n3 1e400\n5 6\n", CTW_ERR_FORMAT, f, "line 2", NULL);
