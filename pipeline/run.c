@@ -147,6 +147,7 @@ typedef struct stage_rec {
 	strv params;  /* "name=value", defaults included */
 	strv inputs;  /* "label\thash" */
 	strv outputs; /* "label\thash" */
+	strv warnings; /* the warnings the stage logged, repeated when it is skipped */
 } stage_rec;
 
 static void rec_free(ctw_ctx *ctx, stage_rec *r)
@@ -154,6 +155,7 @@ static void rec_free(ctw_ctx *ctx, stage_rec *r)
 	strv_free(ctx, &r->params);
 	strv_free(ctx, &r->inputs);
 	strv_free(ctx, &r->outputs);
+	strv_free(ctx, &r->warnings);
 }
 
 static int rec_write(ctw_ctx *ctx, const stage_rec *r, const char *path)
@@ -175,6 +177,8 @@ static int rec_write(ctw_ctx *ctx, const stage_rec *r, const char *path)
 		fprintf(f, "input %s\n", r->inputs.v[i]);
 	for (int i = 0; i < r->outputs.n; i++)
 		fprintf(f, "output %s\n", r->outputs.v[i]);
+	for (int i = 0; i < r->warnings.n; i++)
+		fprintf(f, "warning %s\n", r->warnings.v[i]);
 	if (ferror(f) | fclose(f))
 		ret = ctw_error(ctx, CTW_ERR_IO, tmp, "cannot write");
 	if (!ret)
@@ -209,6 +213,8 @@ static int rec_read(ctw_ctx *ctx, const char *path, stage_rec *r)
 			ret = strv_add(ctx, &r->inputs, line + 6);
 		else if (!strncmp(line, "output ", 7))
 			ret = strv_add(ctx, &r->outputs, line + 7);
+		else if (!strncmp(line, "warning ", 8))
+			ret = strv_add(ctx, &r->warnings, line + 8);
 	}
 	fclose(f);
 	return ret;
@@ -1229,6 +1235,8 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 		*r = old;
 		snprintf(r->name, sizeof(r->name), "%s", stage_names[si]);
 		printf("run: %s: inputs and parameters unchanged, skipped\n", stage_names[si]);
+		for (int i = 0; i < r->warnings.n; i++) /* into this run's report and --strict */
+			ctw_log(ctx, CTW_LOG_WARN, NULL, "%s", r->warnings.v[i]);
 		return CTW_OK;
 	}
 	rec_free(ctx, &old);
@@ -1244,10 +1252,20 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	fflush(stdout);
 	r->t0 = now_epoch();
 	ctw_vtk_set_compression(0); /* work files: written once, read once; the package's are compressed */
+	const int nw0 = ctw_ctx_n_warnings(ctx);
 	ret = c->run(ctx, npos, argv, vals);
 	ctw_vtk_set_compression(1);
 	if (ret)
 		return ret;
+	for (int i = nw0; i < ctw_ctx_n_warnings(ctx) && ctw_ctx_warning(ctx, i); i++) {
+		char w[CTW_WARNING_LEN];
+		snprintf(w, sizeof(w), "%s", ctw_ctx_warning(ctx, i));
+		for (char *p = w; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		if ((ret = strv_add(ctx, &r->warnings, w)))
+			return ret;
+	}
 	r->t1 = now_epoch();
 	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, out_label, output)))
 		return ret;
