@@ -499,7 +499,7 @@ static int contour_ed_phase(const ctw_dicom_series *s, const ctw_contour_set *cs
  * from it nowhere unless the two contours are misplaced against each other. */
 #define CONTOUR_MAX_OUTSIDE 0.02  /* fraction of the blood pool outside the epicardium */
 #define CONTOUR_WALL_MIN_MM 1.0   /* thinner than this over more than CONTOUR_THIN_DEG of the ring */
-#define CONTOUR_THIN_DEG 45.0     /* (a touch at one point is an expert's drawing at the base)   */
+#define CONTOUR_THIN_DEG 90.0     /* (at the base the expert contours meet along the outflow tract, up to ~60 degrees) */
 #define CONTOUR_WALL_MAX_MM 25.0
 
 /* Checks of the whole set: an endocardium somewhere, other files named once. */
