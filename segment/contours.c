@@ -586,7 +586,7 @@ static double ray_reach(const ctw_contour *c, double sx, double sy, double cx, d
 			continue;
 		t = (ax * ey - ay * ex) / den; /* along the ray */
 		u = (ax * dy - ay * dx) / den; /* along the edge */
-		if (t >= 0 && u >= 0 && u <= 1 && t > best)
+		if (t >= 0 && u >= -1e-9 && u <= 1 + 1e-9 && t > best) /* a vertex hit: both edges, rounded */
 			best = t;
 	}
 	return best;
