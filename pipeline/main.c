@@ -561,6 +561,38 @@ static int contours_check_phase(ctw_ctx *ctx, const char *cdir, const char *dico
 				"phase %d has endocardial but no epicardial contours: the myocardium (label 2) is empty "
 				"and the lv model cannot be meshed from this map; use the phase with both (--phase ed)",
 				phase);
+	/* slices with one kind only: an endocardium without a wall, or a solid myocardium between
+	 * slices with a blood pool (the apex cap below the last blood pool is normal) */
+	{
+		const int nz = (int)v->dim[2];
+		uint8_t *kinds = ctw_calloc(ctx, (size_t)nz, 1);
+		int first = -1, last = -1;
+		if (!kinds)
+			return CTW_ERR_NOMEM;
+		for (int i = 0; i < cs->n; i++) {
+			int pos, ph;
+			if (ctw_dicom_locate(s, cs->c[i].instance, &pos, &ph) && ph == phase && pos >= 0 && pos < nz)
+				kinds[pos] |= (uint8_t)cs->c[i].kind;
+		}
+		for (int k = 0; k < nz; k++)
+			if (kinds[k] & CTW_CONTOUR_ENDO) {
+				if (first < 0)
+					first = k;
+				last = k;
+			}
+		ret = CTW_OK;
+		for (int k = 0; k < nz && !ret && n_epi; k++) {
+			if (kinds[k] == CTW_CONTOUR_ENDO)
+				ret = ctw_warn(ctx, cdir, "slice %d of phase %d has an endocardial but no epicardial contour: "
+					       "the blood pool has no wall there", k, phase);
+			else if (kinds[k] == CTW_CONTOUR_EPI && k > first && k < last)
+				ret = ctw_warn(ctx, cdir, "slice %d of phase %d has an epicardial but no endocardial contour "
+					       "between slices with one: the myocardium is solid there", k, phase);
+		}
+		ctw_free(ctx, kinds);
+		if (ret)
+			return ret;
+	}
 	/* the pairs: sorted by (instance, kind), so an image's endocardium precedes its epicardium */
 	for (int i = 0; i + 1 < cs->n; i++) {
 		const ctw_contour *en = &cs->c[i], *ep = &cs->c[i + 1];

@@ -237,6 +237,10 @@ static int parse_number(const char **s, const char *end, double *v)
 	*v = strtod(*s, &stop);
 	if (stop == *s || stop > end)
 		return 0;
+	/* decimal only: strtod also takes hexadecimal (inf and nan are refused as not finite) */
+	for (const char *p = *s; p < stop; p++)
+		if (*p == 'x' || *p == 'X')
+			return 0;
 	*s = stop;
 	return 1;
 }

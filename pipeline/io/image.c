@@ -319,8 +319,9 @@ static const char *parent_dir(const char *path, char *buf, size_t n)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash)
-		return ".";
-	snprintf(buf, n, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+		snprintf(buf, n, "."); /* the caller reads buf, not only the return value */
+	else
+		snprintf(buf, n, "%.*s", (int)(slash == path ? 1 : slash - path), path);
 	return buf;
 }
 

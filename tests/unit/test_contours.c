@@ -515,6 +515,7 @@ static void test_contours_bad_inputs(void **state)
 	check_bad(ctx, base, f, "1 2\n3 4\n5 \n6 7\n", CTW_ERR_FORMAT, f, "line 3", NULL);
 	check_bad(ctx, base, f, "1 2\nnan 4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "finite", NULL);
 	check_bad(ctx, base, f, "1 2\n3 inf\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "finite", NULL);
+	check_bad(ctx, base, f, "1 2\n0x3 4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "two numbers", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4\n5 6\nhello world\n", CTW_ERR_FORMAT, f, "line 4", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4\n5 6 7\n", CTW_ERR_FORMAT, f, "line 3", NULL);
 	check_bad(ctx, base, f, "1 2\n3,4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", NULL);
