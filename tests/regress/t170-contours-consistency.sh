@@ -61,4 +61,16 @@ has "$T/err" "cannot be meshed"
 has "$T/err" "$orig"
 run 2 "$CTW" --strict contours --dicom "$dcm" --contours "$orig" --phase 8 -o "$T/es2.nii.gz"
 [ ! -e "$T/es2.nii.gz" ] || fail "--strict wrote its output"
+
+# --strict on a warning a stage only logs (export of a mesh without fibres): exit 2 at the end,
+# the package it made removed; without --strict the warning is in the report
+run 0 "$CTW" phantom --kind lv -o "$T/ph"
+run 0 "$CTW" segment --labels "$T/ph/labels.nii.gz" --preset canonical --model lv -o "$T/seg.nii.gz"
+run 0 "$CTW" mesh --labels "$T/seg.nii.gz" --model lv --edge-length 4 -o "$T/m"
+run 2 "$CTW" --strict export --mesh "$T/m" --formats vtk -o "$T/pkg"
+has "$T/err" "under --strict"
+has "$T/err" "no fibres"
+[ ! -e "$T/pkg" ] || fail "--strict export left its package"
+run 0 "$CTW" export --mesh "$T/m" --formats vtk -o "$T/pkg"
+has "$T/pkg/report.html" "no fibres"
 finish
