@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "contours.h"
@@ -36,6 +37,7 @@ static const char *salt_file; /* --salt-file, else $CTW_SALT_FILE, else the inst
 static const char *max_voxels; /* --max-voxels: the readers' limit, checked before allocating */
 static const char *timeout_arg; /* --timeout: every stage's time limit */
 const char *volatile cli_stage; /* the stage running now, for the time limit's message */
+static int strict;              /* --strict: a warning is an error (exit 2, outputs removed) */
 
 int cli_ends_with(const char *s, const char *suffix)
 {
@@ -625,6 +627,143 @@ static int contour_blood(ctw_ctx *ctx, const ctw_dicom_series *s, const ctw_cont
 	return CTW_OK;
 }
 
+/* Limits of the consistency check of an endocardial contour against the epicardial one of its
+ * image. The LV wall is 6-16 mm thick at end-diastole, a thinned infarct scar down to ~2 mm; an
+ * expert's epicardium hugs the endocardium closer than 1 mm nowhere and lies farther than 25 mm
+ * from it nowhere unless the two contours are misplaced against each other. */
+#define CONTOUR_MAX_OUTSIDE 0.02  /* fraction of the blood pool outside the epicardium */
+#define CONTOUR_WALL_MIN_MM 1.0   /* thinner than this over more than CONTOUR_THIN_DEG of the ring */
+#define CONTOUR_THIN_DEG 90.0     /* (at the base the expert contours meet along the outflow tract, up to ~60 degrees) */
+#define CONTOUR_WALL_MAX_MM 25.0
+
+/* Checks of the whole set: an endocardium somewhere, other files named once. */
+static int contours_check_set(ctw_ctx *ctx, const char *cdir, const ctw_contour_set *cs)
+{
+	int endo = 0;
+	for (int i = 0; i < cs->n; i++)
+		endo += cs->c[i].kind == CTW_CONTOUR_ENDO;
+	if (!endo)
+		return ctw_error(ctx, CTW_ERR_FORMAT, cdir,
+				 "no endocardial contour (*-icontour-*.txt) in any phase: the LV blood pool is undefined; "
+				 "give the directory holding the i-contours too");
+	if (cs->n_unrelated)
+		return ctw_warn(ctx, cdir, "%d file%s that %s not contour files ignored: '%s'%s", cs->n_unrelated,
+				cs->n_unrelated == 1 ? "" : "s", cs->n_unrelated == 1 ? "is" : "are", cs->unrelated,
+				cs->n_unrelated > 3 ? ", ..." : "");
+	return CTW_OK;
+}
+
+/* Checks the contours of one phase on the grid of v: every point in the image, an area, no
+ * self-intersection (a warning), an epicardium around each endocardium and a plausible wall. */
+static int contours_check_phase(ctw_ctx *ctx, const char *cdir, const char *dicom, const ctw_dicom_series *s,
+				const ctw_contour_set *cs, int phase, const ctw_volume *v)
+{
+	const int cols = (int)v->dim[0], rows = (int)v->dim[1];
+	int n_endo = 0, n_epi = 0, ret;
+
+	for (int i = 0; i < cs->n; i++) {
+		const ctw_contour *c = &cs->c[i];
+		int pos, ph;
+		double x, y;
+		ctw_dicom_locate(s, c->instance, &pos, &ph);
+		if (ph != phase)
+			continue;
+		n_endo += c->kind == CTW_CONTOUR_ENDO;
+		n_epi += c->kind == CTW_CONTOUR_EPI;
+		for (int k = 0; k < c->n; k++) {
+			x = c->xy[2 * k], y = c->xy[2 * k + 1];
+			if (!(x >= -0.5 && x <= cols - 0.5 && y >= -0.5 && y <= rows - 0.5))
+				return ctw_error(ctx, CTW_ERR_FORMAT, c->path,
+						 "point %d (%g, %g) lies outside the %d x %d image of instance %lld in '%s'; "
+						 "the contour belongs to another image or study",
+						 k + 1, x, y, cols, rows, (long long)c->instance, dicom);
+		}
+		if (ctw_contour_area(c) < 1.0)
+			return ctw_error(ctx, CTW_ERR_FORMAT, c->path,
+					 "the polygon encloses %.3g pixels (less than one); not a contour", ctw_contour_area(c));
+		if (ctw_contour_self_intersects(c, &x, &y) &&
+		    (ret = ctw_warn(ctx, c->path, "the polygon crosses itself near (%.1f, %.1f): filled by the even-odd "
+					"rule", x, y)))
+			return ret;
+	}
+	if (n_epi && !n_endo)
+		return ctw_error(ctx, CTW_ERR_FORMAT, cdir,
+				 "phase %d has epicardial but no endocardial contours: the myocardium would be solid; "
+				 "give the --phase of the end-diastolic contours (or leave --phase ed)", phase);
+	if (n_endo && !n_epi)
+		return ctw_warn(ctx, cdir,
+				"phase %d has endocardial but no epicardial contours: the myocardium (label 2) is empty "
+				"and the lv model cannot be meshed from this map; use the phase with both (--phase ed)",
+				phase);
+	/* slices with one kind only: an endocardium without a wall, or a solid myocardium between
+	 * slices with a blood pool (the apex cap below the last blood pool is normal) */
+	{
+		const int nz = (int)v->dim[2];
+		uint8_t *kinds = ctw_calloc(ctx, (size_t)nz, 1);
+		int first = -1, last = -1;
+		if (!kinds)
+			return CTW_ERR_NOMEM;
+		for (int i = 0; i < cs->n; i++) {
+			int pos, ph;
+			if (ctw_dicom_locate(s, cs->c[i].instance, &pos, &ph) && ph == phase && pos >= 0 && pos < nz)
+				kinds[pos] |= (uint8_t)cs->c[i].kind;
+		}
+		for (int k = 0; k < nz; k++)
+			if (kinds[k] & CTW_CONTOUR_ENDO) {
+				if (first < 0)
+					first = k;
+				last = k;
+			}
+		ret = CTW_OK;
+		for (int k = 0; k < nz && !ret && n_epi; k++) {
+			if (kinds[k] == CTW_CONTOUR_ENDO)
+				ret = ctw_warn(ctx, cdir, "slice %d of phase %d has an endocardial but no epicardial contour: "
+					       "the blood pool has no wall there", k, phase);
+			else if (kinds[k] == CTW_CONTOUR_EPI && k > first && k < last)
+				ret = ctw_warn(ctx, cdir, "slice %d of phase %d has an epicardial but no endocardial contour "
+					       "between slices with one: the myocardium is solid there", k, phase);
+		}
+		ctw_free(ctx, kinds);
+		if (ret)
+			return ret;
+	}
+	/* the pairs: sorted by (instance, kind), so an image's endocardium precedes its epicardium */
+	for (int i = 0; i + 1 < cs->n; i++) {
+		const ctw_contour *en = &cs->c[i], *ep = &cs->c[i + 1];
+		ctw_contour_pair m;
+		int pos, ph, thin;
+		double out, thin_deg;
+		if (en->kind != CTW_CONTOUR_ENDO || ep->kind != CTW_CONTOUR_EPI || en->instance != ep->instance)
+			continue;
+		ctw_dicom_locate(s, en->instance, &pos, &ph);
+		if (ph != phase)
+			continue;
+		if ((ret = ctw_contour_pair_measure(ctx, en, ep, rows, cols, v->spacing[0], v->spacing[1], &m)))
+			return ret;
+		out = m.n_blood ? (double)m.n_outside / (double)m.n_blood : 0;
+		thin = 0;
+		for (int k = 0; k < CTW_CONTOUR_RAYS; k++)
+			thin += m.wall[k] < CONTOUR_WALL_MIN_MM;
+		thin_deg = 360.0 * thin / CTW_CONTOUR_RAYS;
+		ctw_log(ctx, CTW_LOG_INFO, "contours", "slice %d (instance %lld): %.1f %% of the blood pool outside the "
+			"epicardium, wall %.1f to %.1f mm (mean %.1f), thinner than %g mm over %.0f degrees", pos,
+			(long long)en->instance, 100 * out, m.wall_min, m.wall_max, m.wall_mean, CONTOUR_WALL_MIN_MM,
+			thin_deg);
+		if (out > CONTOUR_MAX_OUTSIDE || thin_deg > CONTOUR_THIN_DEG || m.wall_max > CONTOUR_WALL_MAX_MM) {
+			if ((ret = ctw_warn(ctx, en->path,
+					    "slice %d (instance %lld): %.1f %% of the blood pool lies outside the epicardium "
+					    "'%s' (at most %g %% expected); the wall is %.1f to %.1f mm thick (mean %.1f), "
+					    "thinner than %g mm over %.0f degrees of the ring (expected %g to %g mm, thin over "
+					    "at most %g degrees): the contours do not fit together, the myocardium is wrong there",
+					    pos, (long long)en->instance, 100 * out, ep->path, 100 * CONTOUR_MAX_OUTSIDE,
+					    m.wall_min, m.wall_max, m.wall_mean, CONTOUR_WALL_MIN_MM, thin_deg,
+					    CONTOUR_WALL_MIN_MM, CONTOUR_WALL_MAX_MM, CONTOUR_THIN_DEG)))
+				return ret;
+		}
+	}
+	return CTW_OK;
+}
+
 static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 {
 	ctw_dicom_scan *scan = NULL;
@@ -647,6 +786,8 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	    (ret = ctw_contours_read_dir(ctx, cdir, &cs)) || (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) ||
 	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[3], &s)))
 		goto out;
+	if ((ret = contours_check_set(ctx, cdir, cs)))
+		goto out;
 	if (phase == CTW_PHASE_ED) {
 		/* the one meaning of ed: the largest LV blood volume of the expert contours */
 		double *blood = NULL;
@@ -663,6 +804,17 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	memcpy(v->spacing, st->spacing, sizeof(v->spacing));
 	memcpy(v->origin, st->origin, sizeof(v->origin));
 	memcpy(v->direction, st->direction, sizeof(v->direction));
+	for (i = 0; i < cs->n; i++) {
+		int pos, ph;
+		if (!ctw_dicom_locate(s, cs->c[i].instance, &pos, &ph)) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, cs->c[i].path, "no image with instance number %lld in '%s'",
+					(long long)cs->c[i].instance, dicom);
+			goto out;
+		}
+	}
+	/* each contour of the phase, then each slice's pair, checked before anything is written */
+	if ((ret = contours_check_phase(ctx, cdir, dicom, s, cs, phase, v)))
+		goto out;
 	/* epicardium first (myocardium), then endocardium (blood) over it */
 	for (int kind = CTW_CONTOUR_EPI; kind >= CTW_CONTOUR_ENDO; kind--) {
 		for (i = 0; i < cs->n; i++) {
@@ -670,11 +822,7 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			int pos, ph;
 			if ((int)c->kind != kind)
 				continue;
-			if (!ctw_dicom_locate(s, c->instance, &pos, &ph)) {
-				ret = ctw_error(ctx, CTW_ERR_FORMAT, c->path, "no image with instance number %lld in '%s'",
-						(long long)c->instance, dicom);
-				goto out;
-			}
+			ctw_dicom_locate(s, c->instance, &pos, &ph);
 			if (ph != phase) {
 				other_phase += kind == CTW_CONTOUR_ENDO;
 				continue;
@@ -1428,12 +1576,22 @@ const command *cli_find(const char *name)
 	return NULL;
 }
 
+/* The value of the command's -o|--output option, or NULL. */
+static const char *cli_output_of(const command *c, const char **vals)
+{
+	for (int k = 0; c->opts && c->opts[k].name; k++)
+		if (strstr(c->opts[k].name, "--output"))
+			return vals[k];
+	return NULL;
+}
+
 static void print_usage(FILE *f)
 {
 	size_t i;
 	fprintf(f, "usage: cardiotwin [--version] [-v|--verbose] [-q|--quiet] [--salt-file FILE]\n"
-		   "                  [--max-voxels N] [--timeout S] <command> [<args>]\n\n"
-		   "--timeout S bounds every stage to S seconds (exit 3 when reached; 0: no limit).\n\n"
+		   "                  [--max-voxels N] [--timeout S] [--strict] <command> [<args>]\n\n"
+		   "--timeout S bounds every stage to S seconds (exit 3 when reached; 0: no limit).\n"
+		   "--strict makes every warning an error (exit 2, the outputs removed).\n\n"
 		   "commands:\n");
 	for (i = 0; i < cli_n_commands; i++) {
 		/* the whole description, its continuation lines under its first */
@@ -1476,6 +1634,8 @@ int main(int argc, char **argv)
 			max_voxels = argv[++a];
 		} else if (!strcmp(argv[a], "--timeout") && a + 1 < argc) {
 			timeout_arg = argv[++a];
+		} else if (!strcmp(argv[a], "--strict")) {
+			strict = 1;
 		} else {
 			return cli_usage_error(NULL, "unknown option '%s'", argv[a]);
 		}
@@ -1506,6 +1666,13 @@ int main(int argc, char **argv)
 			c = &cli_commands[i];
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'", argv[a]);
+	for (int k = a + 1; k < argc && strcmp(argv[k], "--"); k++) /* --strict after the command too */
+		if (!strcmp(argv[k], "--strict")) {
+			strict = 1;
+			memmove(argv + k, argv + k + 1, sizeof(*argv) * (size_t)(argc - k)); /* with the NULL */
+			argc--;
+			k--;
+		}
 	npos = cli_parse_opts(c, argc - a - 1, argv + a + 1, vals);
 	if (npos == -2)
 		return 0;
@@ -1542,7 +1709,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	ctw_ctx_set_strict(ctx, strict);
+	const char *output = strict ? cli_output_of(c, vals) : NULL;
+	struct stat ost;
+	const int existed = output && lstat(output, &ost) == 0, was_dir = existed && S_ISDIR(ost.st_mode);
 	ret = c->run(ctx, npos, argv + a + 1, vals);
+	if (!ret && strict && ctw_ctx_n_warnings(ctx) > 0) {
+		/* a warning a stage logged without failing: the output is not to be used; removed when
+		 * this command made it (a file it overwrote too), never a directory that was there */
+		if (output && (!existed || !was_dir))
+			ctw_rm_rf(ctx, output);
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, output && (!existed || !was_dir) ? output : c->name,
+				"%d warning%s under --strict (%s)%s", ctw_ctx_n_warnings(ctx),
+				ctw_ctx_n_warnings(ctx) == 1 ? "" : "s", ctw_ctx_warning(ctx, 0),
+				output && (!existed || !was_dir) ? "; removed" : "");
+	}
 	if (ret) {
 		fprintf(stderr, "cardiotwin: error: %s\n", ctw_errmsg(ctx));
 		if (ret == CTW_ERR_INVALID)

@@ -148,6 +148,7 @@ typedef struct stage_rec {
 	strv params;  /* "name=value", defaults included */
 	strv inputs;  /* "label\thash" */
 	strv outputs; /* "label\thash" */
+	strv warnings; /* the warnings the stage logged, repeated when it is skipped */
 } stage_rec;
 
 static void rec_free(ctw_ctx *ctx, stage_rec *r)
@@ -155,6 +156,7 @@ static void rec_free(ctw_ctx *ctx, stage_rec *r)
 	strv_free(ctx, &r->params);
 	strv_free(ctx, &r->inputs);
 	strv_free(ctx, &r->outputs);
+	strv_free(ctx, &r->warnings);
 }
 
 static int rec_write(ctw_ctx *ctx, const stage_rec *r, const char *path)
@@ -176,6 +178,8 @@ static int rec_write(ctw_ctx *ctx, const stage_rec *r, const char *path)
 		fprintf(f, "input %s\n", r->inputs.v[i]);
 	for (int i = 0; i < r->outputs.n; i++)
 		fprintf(f, "output %s\n", r->outputs.v[i]);
+	for (int i = 0; i < r->warnings.n; i++)
+		fprintf(f, "warning %s\n", r->warnings.v[i]);
 	if (ferror(f) | fclose(f))
 		ret = ctw_error(ctx, CTW_ERR_IO, tmp, "cannot write");
 	if (!ret)
@@ -210,6 +214,8 @@ static int rec_read(ctw_ctx *ctx, const char *path, stage_rec *r)
 			ret = strv_add(ctx, &r->inputs, line + 6);
 		else if (!strncmp(line, "output ", 7))
 			ret = strv_add(ctx, &r->outputs, line + 7);
+		else if (!strncmp(line, "warning ", 8))
+			ret = strv_add(ctx, &r->warnings, line + 8);
 	}
 	fclose(f);
 	return ret;
@@ -502,8 +508,8 @@ typedef struct qa_job {
 	const ctw_volume *labels; /* the package's label map (labels.nii.gz) or NULL */
 	const ctw_volume *image;  /* the image under the labels, or NULL                */
 	const char *dir, *metrics;
-	char wbuf[4][160];
-	const char *warn[4];
+	char wbuf[4 + CTW_MAX_KEPT_WARNINGS][CTW_WARNING_LEN];
+	const char *warn[4 + CTW_MAX_KEPT_WARNINGS];
 	int nw, ret;
 	double seconds;
 } qa_job;
@@ -582,6 +588,9 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	ctw_labelmap *lm = NULL;
 	ctw_volume *img = NULL;
 
+	/* the warnings of the stages before (run) or of reading the inputs lead the report's */
+	const int n_prior = ctw_ctx_n_warnings(ctx);
+
 	memset(&in, 0, sizeof(in));
 	self->t0 = now_epoch();
 	snprintf(self->name, sizeof(self->name), "export");
@@ -616,7 +625,9 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 	{
 		/* the QA pictures on a second thread while the formats are written; what a reviewer
 		 * must see first leads the report */
-		qa_job qj = { NULL, &md, NULL, NULL, tmp, path, { { 0 } }, { NULL }, 0, CTW_OK, 0.0 };
+		static qa_job qj0;
+		qa_job qj = qj0;
+		qj.md = &md, qj.dir = tmp, qj.metrics = path, qj.ret = CTW_OK;
 		pthread_t th;
 		int started = 0, wret;
 		/* the label map the package includes, for its slices; read here (this thread's
@@ -636,6 +647,11 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 			qj.image = img;
 			ctw_log(ctx, CTW_LOG_INFO, "export", "image read for qa: %.2f s", now_epoch() - ti);
 		}
+		for (int i = 0; i < n_prior && ctw_ctx_warning(ctx, i); i++)
+			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "%s", ctw_ctx_warning(ctx, i)), qj.nw++;
+		if (n_prior > CTW_MAX_KEPT_WARNINGS)
+			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "%d more warnings (see the run's log)",
+				 n_prior - CTW_MAX_KEPT_WARNINGS), qj.nw++;
 		if (!fib)
 			snprintf(qj.wbuf[qj.nw], sizeof(qj.wbuf[0]), "no fibres: run 'cardiotwin fibers' before export"), qj.nw++;
 		if (q.n_degenerate)
@@ -1267,6 +1283,8 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 		*r = old;
 		snprintf(r->name, sizeof(r->name), "%s", stage_names[si]);
 		printf("run: %s: inputs and parameters unchanged, skipped\n", stage_names[si]);
+		for (int i = 0; i < r->warnings.n; i++) /* into this run's report and --strict */
+			ctw_log(ctx, CTW_LOG_WARN, NULL, "%s", r->warnings.v[i]);
 		return CTW_OK;
 	}
 	rec_free(ctx, &old);
@@ -1283,10 +1301,20 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	cli_stage = stage_names[si];
 	r->t0 = now_epoch();
 	ctw_vtk_set_compression(0); /* work files: written once, read once; the package's are compressed */
+	const int nw0 = ctw_ctx_n_warnings(ctx);
 	ret = c->run(ctx, npos, argv, vals);
 	ctw_vtk_set_compression(1);
 	if (ret)
 		return ret;
+	for (int i = nw0; i < ctw_ctx_n_warnings(ctx) && ctw_ctx_warning(ctx, i); i++) {
+		char w[CTW_WARNING_LEN];
+		snprintf(w, sizeof(w), "%s", ctw_ctx_warning(ctx, i));
+		for (char *p = w; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		if ((ret = strv_add(ctx, &r->warnings, w)))
+			return ret;
+	}
 	r->t1 = now_epoch();
 	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, out_label, output)))
 		return ret;
@@ -1641,6 +1669,12 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			for (int i = 0; i < 4; i++)
 				if (rs.rec[i].key[0])
 					prior[np++] = rs.rec[i];
+			if (ctw_ctx_strict(ctx) && ctw_ctx_n_warnings(ctx) > 0) { /* no package from a doubtful model */
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, sp.contours ? sp.contours : sp.labels ? sp.labels : "run",
+						"%d warning%s under --strict (%s); no package written", ctw_ctx_n_warnings(ctx),
+						ctw_ctx_n_warnings(ctx) == 1 ? "" : "s", ctw_ctx_warning(ctx, 0));
+				goto out;
+			}
 			printf("run: export\n");
 			fflush(stdout);
 			/* the digests of what the fibres and segment stages wrote in this run (not of skipped

@@ -19,8 +19,23 @@
 
 /* ---- file names ------------------------------------------------------------------------- */
 
-/* Classifies a file name: 1 for a contour file (sets *instance and *kind), 0 for another file, -1
- * for a contour file name without an instance number. */
+/* Whether name holds word in any case. */
+static int has_word_nocase(const char *name, const char *word)
+{
+	size_t n = strlen(word);
+	for (; *name; name++) {
+		size_t i = 0;
+		while (i < n && name[i] && (name[i] | 0x20) == word[i])
+			i++;
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
+/* Classifies a file name: 1 for a contour file (sets *instance and *kind), 0 for another file, 2
+ * for a papillary contour file, -1 for a contour file name without an instance number, -2 for a
+ * name that looks like a contour file's but does not follow the pattern. */
 static int contour_name(const char *name, int64_t *instance, ctw_contour_kind *kind)
 {
 	const char *mark = strstr(name, "-icontour-");
@@ -32,8 +47,11 @@ static int contour_name(const char *name, int64_t *instance, ctw_contour_kind *k
 		mark = strstr(name, "-ocontour-");
 		*kind = CTW_CONTOUR_EPI;
 	}
-	if (!mark || len < 4 || strcmp(name + len - 4, ".txt") != 0)
-		return 0;
+	if (!mark || len < 4 || strcmp(name + len - 4, ".txt") != 0) {
+		if (has_word_nocase(name, "icontour") || has_word_nocase(name, "ocontour"))
+			return -2;
+		return has_word_nocase(name, "p1contour") || has_word_nocase(name, "p2contour") ? 2 : 0;
+	}
 	/* the last run of 4 or more digits before the mark */
 	for (p = mark; p > name;) {
 		const char *end = p, *q;
@@ -107,8 +125,20 @@ static int visit(walk *w, char *path, const char *name, int depth)
 	else if (k == -1)
 		ret = ctw_error(w->ctx, CTW_ERR_FORMAT, path,
 				"no instance number (a group of 4 or more digits) in the file name");
-	else
-		w->set->n_skipped++;
+	else if (k == -2)
+		ret = ctw_error(w->ctx, CTW_ERR_FORMAT, path,
+				"named like a contour file but not as one; name it like IM-0001-0048-icontour-manual.txt "
+				"(or -ocontour-), or move it out of the contour directory");
+	else {
+		ctw_contour_set *s = w->set;
+		s->n_skipped++;
+		if (k == 0 && s->n_unrelated++ < 3) {
+			size_t used = strlen(s->unrelated);
+			if (snprintf(s->unrelated + used, sizeof(s->unrelated) - used, "%s%s", used ? "', '" : "",
+				     path) < 0)
+				s->unrelated[used] = '\0';
+		}
+	}
 	if (k != 1 || ret)
 		ctw_free(w->ctx, path);
 	return ret;
@@ -207,6 +237,10 @@ static int parse_number(const char **s, const char *end, double *v)
 	*v = strtod(*s, &stop);
 	if (stop == *s || stop > end)
 		return 0;
+	/* decimal only: strtod also takes hexadecimal (inf and nan are refused as not finite) */
+	for (const char *p = *s; p < stop; p++)
+		if (*p == 'x' || *p == 'X')
+			return 0;
 	*s = stop;
 	return 1;
 }
@@ -255,16 +289,25 @@ static int parse_contour(ctw_ctx *ctx, const char *buf, size_t len, ctw_contour 
 			return ctw_error(ctx, CTW_ERR_FORMAT, c->path,
 					 "line %d: coordinate (%g, %g) out of range (|x|, |y| <= %g)", line, x,
 					 y, MAX_COORD);
-		c->xy[2 * n] = x;
-		c->xy[2 * n + 1] = y;
-		n++;
+		/* a point repeating the one before is dropped (the polygon is the same): real files
+		 * repeat their first point at the end, and repeats would hide neighbouring edges */
+		if (!(n > 0 && c->xy[2 * n - 2] == x && c->xy[2 * n - 1] == y)) {
+			c->xy[2 * n] = x;
+			c->xy[2 * n + 1] = y;
+			n++;
+		}
 		s = eol + 1;
 	}
+	while (n > 1 && c->xy[2 * n - 2] == c->xy[0] && c->xy[2 * n - 1] == c->xy[1])
+		n--;
 	c->n = n;
+	if (n > CTW_CONTOUR_MAX_POINTS)
+		return ctw_error(ctx, CTW_ERR_FORMAT, c->path, "%d points, more than %d; not an expert contour", n,
+				 CTW_CONTOUR_MAX_POINTS);
 	if (n == 0)
 		return ctw_error(ctx, CTW_ERR_FORMAT, c->path, "empty file: no points");
 	if (n < 3)
-		return ctw_error(ctx, CTW_ERR_FORMAT, c->path, "only %d point%s; a contour needs at least 3",
+		return ctw_error(ctx, CTW_ERR_FORMAT, c->path, "only %d distinct point%s; a contour needs at least 3",
 				 n, n == 1 ? "" : "s");
 	return CTW_OK;
 malformed:
@@ -452,4 +495,137 @@ void ctw_contour_fill(const ctw_contour *c, int rows, int cols, uint8_t *mask, u
 			have_cur = 1;
 		}
 	}
+}
+
+/* ---- checks ------------------------------------------------------------------------------- */
+
+/* Sign of the turn a-b-c: 1 left, -1 right, 0 collinear. */
+static int turn(const double *a, const double *b, const double *c)
+{
+	double v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+	return (v > 0) - (v < 0);
+}
+
+static int on_segment(const double *a, const double *b, const double *p)
+{
+	return fmin(a[0], b[0]) <= p[0] && p[0] <= fmax(a[0], b[0]) && fmin(a[1], b[1]) <= p[1] &&
+	       p[1] <= fmax(a[1], b[1]);
+}
+
+/* Whether segments ab and cd share a point. */
+static int segments_meet(const double *a, const double *b, const double *c, const double *d)
+{
+	int t1 = turn(a, b, c), t2 = turn(a, b, d), t3 = turn(c, d, a), t4 = turn(c, d, b);
+
+	if (t1 * t2 < 0 && t3 * t4 < 0)
+		return 1;
+	return (t1 == 0 && on_segment(a, b, c)) || (t2 == 0 && on_segment(a, b, d)) ||
+	       (t3 == 0 && on_segment(c, d, a)) || (t4 == 0 && on_segment(c, d, b));
+}
+
+int ctw_contour_self_intersects(const ctw_contour *c, double *x, double *y)
+{
+	const int n = c->n;
+	const double *p = c->xy;
+
+	for (int i = 0; i < n; i++) {
+		const double *a = p + 2 * i, *b = p + 2 * ((i + 1) % n);
+		double bx0 = fmin(a[0], b[0]), bx1 = fmax(a[0], b[0]), by0 = fmin(a[1], b[1]), by1 = fmax(a[1], b[1]);
+		if (a[0] == b[0] && a[1] == b[1])
+			continue;
+		/* edges j > i + 1, not the one closing onto edge i */
+		for (int j = i + 2; j < n; j++) {
+			const double *q = p + 2 * j, *r = p + 2 * ((j + 1) % n);
+			if ((j + 1) % n == i || (q[0] == r[0] && q[1] == r[1]))
+				continue;
+			if (fmax(q[0], r[0]) < bx0 || fmin(q[0], r[0]) > bx1 || fmax(q[1], r[1]) < by0 ||
+			    fmin(q[1], r[1]) > by1)
+				continue;
+			if (segments_meet(a, b, q, r)) {
+				*x = q[0];
+				*y = q[1];
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The area centroid of the polygon in mm (the mean of its points when it has no area). */
+static void centroid_mm(const ctw_contour *c, double sx, double sy, double *cx, double *cy)
+{
+	double a = 0, mx = 0, my = 0, x0 = c->xy[0], y0 = c->xy[1];
+
+	for (int i = 0; i < c->n; i++) {
+		int j = (i + 1) % c->n;
+		double xi = c->xy[2 * i] - x0, yi = c->xy[2 * i + 1] - y0, xj = c->xy[2 * j] - x0,
+		       yj = c->xy[2 * j + 1] - y0, w = xi * yj - xj * yi;
+		a += w;
+		mx += (xi + xj) * w;
+		my += (yi + yj) * w;
+	}
+	if (fabs(a) > 1e-9) {
+		*cx = (x0 + mx / (3 * a)) * sx;
+		*cy = (y0 + my / (3 * a)) * sy;
+		return;
+	}
+	mx = my = 0;
+	for (int i = 0; i < c->n; i++)
+		mx += c->xy[2 * i], my += c->xy[2 * i + 1];
+	*cx = mx / c->n * sx;
+	*cy = my / c->n * sy;
+}
+
+/* The farthest crossing (mm) of the ray from (cx, cy) along (dx, dy) with the polygon, 0 when none. */
+static double ray_reach(const ctw_contour *c, double sx, double sy, double cx, double cy, double dx, double dy)
+{
+	double best = 0;
+
+	for (int i = 0; i < c->n; i++) {
+		int j = (i + 1) % c->n;
+		double ax = c->xy[2 * i] * sx - cx, ay = c->xy[2 * i + 1] * sy - cy;
+		double ex = c->xy[2 * j] * sx - cx - ax, ey = c->xy[2 * j + 1] * sy - cy - ay;
+		double den = dx * ey - dy * ex, t, u;
+		if (fabs(den) < 1e-12)
+			continue;
+		t = (ax * ey - ay * ex) / den; /* along the ray */
+		u = (ax * dy - ay * dx) / den; /* along the edge */
+		if (t >= 0 && u >= -1e-9 && u <= 1 + 1e-9 && t > best) /* a vertex hit: both edges, rounded */
+			best = t;
+	}
+	return best;
+}
+
+int ctw_contour_pair_measure(ctw_ctx *ctx, const ctw_contour *endo, const ctw_contour *epi, int rows, int cols,
+			     double sx, double sy, ctw_contour_pair *out)
+{
+	const size_t np = (size_t)rows * (size_t)cols;
+	uint8_t *m = ctw_calloc(ctx, np ? np : 1, 2);
+	enum { RAYS = CTW_CONTOUR_RAYS };
+	double cx, cy, sum = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return CTW_ERR_NOMEM;
+	ctw_contour_fill(endo, rows, cols, m, 1);
+	ctw_contour_fill(epi, rows, cols, m + np, 1);
+	for (size_t i = 0; i < np; i++)
+		if (m[i]) {
+			out->n_blood++;
+			out->n_outside += !m[np + i];
+		}
+	ctw_free(ctx, m);
+	centroid_mm(endo, sx, sy, &cx, &cy);
+	out->wall_min = HUGE_VAL;
+	out->wall_max = -HUGE_VAL;
+	for (int k = 0; k < RAYS; k++) {
+		double a = 2 * 3.14159265358979323846 * k / RAYS, dx = cos(a), dy = sin(a);
+		double w = ray_reach(epi, sx, sy, cx, cy, dx, dy) - ray_reach(endo, sx, sy, cx, cy, dx, dy);
+		out->wall[k] = w;
+		out->wall_min = fmin(out->wall_min, w);
+		out->wall_max = fmax(out->wall_max, w);
+		sum += w;
+	}
+	out->wall_mean = sum / RAYS;
+	return CTW_OK;
 }

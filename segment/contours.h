@@ -31,17 +31,27 @@ typedef struct ctw_contour {
 typedef struct ctw_contour_set {
 	int n;                 /* number of contours                                        */
 	ctw_contour *c;        /* n contours sorted by (instance, kind), owned              */
-	int n_skipped;         /* other regular files, e.g. p1/p2 papillary contours        */
+	int n_skipped;         /* other regular files: p1/p2 papillary contours and others  */
+	int n_unrelated;       /* of those, files that are not Sunnybrook contour files     */
+	char unrelated[320];   /* the first of their paths, "', '"-separated, for a warning */
 } ctw_contour_set;
+
+/* A contour file of more points than this is refused (the expert contours of a 256 x 256 image
+ * have 100-400): it bounds the O(n^2) self-intersection test. */
+#define CTW_CONTOUR_MAX_POINTS 5000
 
 /* Scans dir recursively (symbolic links to directories are not followed) for files named
  * *-icontour-*.txt (CTW_CONTOUR_ENDO) or *-ocontour-*.txt (CTW_CONTOUR_EPI) and reads them. The
  * instance number is the last group of 4 or more digits before "-icontour"/"-ocontour", as 0048 in
  * IM-0001-0048-icontour-manual.txt. Each file holds one "x y" pair per line (blank lines, spaces,
- * tabs and CR line ends are allowed).
+ * tabs and CR line ends are allowed). Papillary contours (*-p1contour-*, *-p2contour-*) are skipped;
+ * other files too, but counted in n_unrelated (the caller warns). A file whose name holds
+ * "icontour" or "ocontour" in any case but does not follow the pattern (e.g. "-icontour.txt",
+ * ".TXT") is an error: it was meant to be read.
  * Returns CTW_OK; CTW_ERR_IO when dir (or a directory or contour file below it) cannot be read;
  * CTW_ERR_FORMAT, naming the file and, where it applies, the line, for a malformed line, a
- * non-finite or absurd coordinate (|x| or |y| > 1e5), fewer than 3 points, an empty file, a
+ * non-finite or absurd coordinate (|x| or |y| > 1e5), fewer than 3 or more than
+ * CTW_CONTOUR_MAX_POINTS points, an empty file, a misnamed contour file, a
  * contour file name without an instance number, or two files for the same instance and kind;
  * CTW_ERR_FORMAT naming dir when no contour file is found at all; CTW_ERR_NOMEM.
  * On success *out is new; free it with ctw_contour_set_free(). On failure *out is NULL. */
@@ -62,6 +72,25 @@ CTW_API double ctw_contour_area(const ctw_contour *c);
  * fill is clipped). mask is rows*cols bytes, borrowed. Cost: O(n) per crossing per row. */
 CTW_API void ctw_contour_fill(const ctw_contour *c, int rows, int cols, uint8_t *mask,
 			      uint8_t value);
+
+/* Whether two edges of the polygon that are not neighbours cross or touch (O(n^2)); *x, *y get
+ * one such point. Zero-length edges (repeated points) are ignored. */
+CTW_API int ctw_contour_self_intersects(const ctw_contour *c, double *x, double *y);
+
+/* How an endocardial contour sits in the epicardial one of the same image. */
+typedef struct ctw_contour_pair {
+	int64_t n_blood;       /* pixel centres inside the endocardium                      */
+	int64_t n_outside;     /* of those, outside the epicardium                          */
+	double wall_min, wall_max, wall_mean; /* mm, epicardium minus endocardium along the
+				* CTW_CONTOUR_RAYS rays from the blood pool's centroid (farthest
+				* crossing of each); negative where the endocardium reaches past */
+	double wall[72];       /* each ray's, the k-th at 5k degrees from the +x (column) axis */
+} ctw_contour_pair;
+#define CTW_CONTOUR_RAYS 72
+/* Measures endo against epi on a rows x cols grid of sx x sy mm pixels (sx along columns, x).
+ * CTW_OK or CTW_ERR_NOMEM (two rows*cols masks). */
+CTW_API int ctw_contour_pair_measure(ctw_ctx *ctx, const ctw_contour *endo, const ctw_contour *epi, int rows,
+				     int cols, double sx, double sy, ctw_contour_pair *out);
 
 #ifdef __cplusplus
 }

@@ -111,6 +111,23 @@ CTW_API void ctw_clear_error(ctw_ctx *ctx);
 
 CTW_API void ctw_log(ctw_ctx *ctx, ctw_log_level lvl, const char *domain, const char *fmt, ...)
 	CTW_PRINTF(4, 5);
+
+/* Warnings. Every CTW_LOG_WARN message is counted and the first CTW_MAX_KEPT_WARNINGS are kept
+ * ("domain: message", cut at CTW_WARNING_LEN - 1 bytes) whatever the log level, so that `run`
+ * puts the warnings of its stages into the package's report and --strict can refuse a doubtful
+ * result. A worker context starts with none (its parent's flag only). */
+#define CTW_MAX_KEPT_WARNINGS 32
+#define CTW_WARNING_LEN 400
+/* A warning about the input (domain: the input file): logged and kept like ctw_log(CTW_LOG_WARN)
+ * and CTW_OK; in strict mode instead sets CTW_ERR_FORMAT with the message and returns it, so a
+ * stage calls it before writing its outputs: `if ((ret = ctw_warn(ctx, path, ...))) goto out;`. */
+CTW_API int ctw_warn(ctw_ctx *ctx, const char *domain, const char *fmt, ...) CTW_PRINTF(3, 4);
+/* --strict: ctw_warn fails; main also exits 2 when a command ends with warnings counted. */
+CTW_API void ctw_ctx_set_strict(ctw_ctx *ctx, int strict);
+CTW_API int ctw_ctx_strict(const ctw_ctx *ctx);
+/* The number of warnings counted so far, and the i-th kept one (NULL past the kept ones). */
+CTW_API int ctw_ctx_n_warnings(const ctw_ctx *ctx);
+CTW_API const char *ctw_ctx_warning(const ctw_ctx *ctx, int i);
 /* Reports progress done/total of a stage; returns non-zero when the callback asks to cancel. */
 CTW_API int ctw_progress(ctw_ctx *ctx, const char *stage, double done, double total);
 

@@ -22,6 +22,9 @@ struct ctw_ctx {
 	double deadline;     /* CLOCK_MONOTONIC seconds after which ctw_progress cancels; 0: none */
 	double limit_s;      /* the time limit it was set from, for the message                 */
 	int deadline_hit;    /* ctw_progress cancelled because of it                            */
+	int strict;                             /* warnings about the input are errors         */
+	int n_warnings;                         /* every CTW_LOG_WARN message, logged or not   */
+	char warnings[CTW_MAX_KEPT_WARNINGS][CTW_WARNING_LEN]; /* the first ones, "domain: msg" */
 };
 
 static double monotonic_now(void)
@@ -76,6 +79,7 @@ ctw_ctx *ctw_ctx_new_worker(const ctw_ctx *parent)
 	ctx->log_ud = parent->log_ud;
 	ctx->log_max = parent->log_max;
 	ctx->max_voxels = parent->max_voxels;
+	ctx->strict = parent->strict;
 	memcpy(ctx->salt, parent->salt, sizeof(ctx->salt));
 	ctx->salt_len = parent->salt_len;
 	ctx->deadline = parent->deadline;
@@ -193,17 +197,71 @@ void ctw_clear_error(ctw_ctx *ctx)
 	ctx->msg[0] = '\0';
 }
 
+/* Keeps a warning (the first CTW_MAX_KEPT_WARNINGS of them) and counts it. */
+static void keep_warning(ctw_ctx *ctx, const char *domain, const char *msg)
+{
+	if (ctx->n_warnings < CTW_MAX_KEPT_WARNINGS &&
+	    snprintf(ctx->warnings[ctx->n_warnings], CTW_WARNING_LEN, "%s%s%s", domain ? domain : "",
+		     domain ? ": " : "", msg) < 0)
+		ctx->warnings[ctx->n_warnings][0] = '\0';
+	if (ctx->n_warnings < INT32_MAX)
+		ctx->n_warnings++;
+}
+
+static void vlog(ctw_ctx *ctx, ctw_log_level lvl, const char *domain, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	if (lvl != CTW_LOG_WARN && (!ctx->log_fn || lvl > ctx->log_max))
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (lvl == CTW_LOG_WARN)
+		keep_warning(ctx, domain, buf);
+	if (ctx->log_fn && lvl <= ctx->log_max)
+		ctx->log_fn(ctx->log_ud, lvl, domain, buf);
+}
+
 void ctw_log(ctw_ctx *ctx, ctw_log_level lvl, const char *domain, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(ctx, lvl, domain, fmt, ap);
+	va_end(ap);
+}
+
+int ctw_warn(ctw_ctx *ctx, const char *domain, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
 
-	if (!ctx->log_fn || lvl > ctx->log_max)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	ctx->log_fn(ctx->log_ud, lvl, domain, buf);
+	if (ctx->strict)
+		return ctw_error(ctx, CTW_ERR_FORMAT, domain, "%s (an error under --strict)", buf);
+	ctw_log(ctx, CTW_LOG_WARN, domain, "%s", buf);
+	return CTW_OK;
+}
+
+void ctw_ctx_set_strict(ctw_ctx *ctx, int strict)
+{
+	ctx->strict = strict != 0;
+}
+
+int ctw_ctx_strict(const ctw_ctx *ctx)
+{
+	return ctx->strict;
+}
+
+int ctw_ctx_n_warnings(const ctw_ctx *ctx)
+{
+	return ctx->n_warnings;
+}
+
+const char *ctw_ctx_warning(const ctw_ctx *ctx, int i)
+{
+	return i >= 0 && i < ctx->n_warnings && i < CTW_MAX_KEPT_WARNINGS ? ctx->warnings[i] : NULL;
 }
 
 int ctw_progress(ctw_ctx *ctx, const char *stage, double done, double total)

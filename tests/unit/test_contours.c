@@ -520,16 +520,36 @@ static void test_contours_bad_inputs(void **state)
 	check_bad(ctx, base, f, "1 2\n3 4\n5 \n6 7\n", CTW_ERR_FORMAT, f, "line 3", NULL);
 	check_bad(ctx, base, f, "1 2\nnan 4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "finite", NULL);
 	check_bad(ctx, base, f, "1 2\n3 inf\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "finite", NULL);
+	check_bad(ctx, base, f, "1 2\n0x3 4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "two numbers", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4\n5 6\nhello world\n", CTW_ERR_FORMAT, f, "line 4", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4\n5 6 7\n", CTW_ERR_FORMAT, f, "line 3", NULL);
 	check_bad(ctx, base, f, "1 2\n3,4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4x\n5 6\n", CTW_ERR_FORMAT, f, "line 2", NULL);
-	check_bad(ctx, base, f, "1 2\n3 4\n", CTW_ERR_FORMAT, f, "2 points", NULL);
+	check_bad(ctx, base, f, "1 2\n3 4\n", CTW_ERR_FORMAT, f, "2 distinct points", NULL);
 	check_bad(ctx, base, f, "1 2\n3 4e6\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "range", NULL);
 	check_bad(ctx, base, f, "1 2\n-100001 4\n5 6\n", CTW_ERR_FORMAT, f, "line 2", "range", NULL);
 	check_bad(ctx, base, f, "1 2\n3 1e400\n5 6\n", CTW_ERR_FORMAT, f, "line 2", NULL);
 	check_bad(ctx, base, "IM-icontour-manual.txt", "1 2\n3 4\n5 6\n", CTW_ERR_FORMAT,
 		  "IM-icontour-manual.txt", "instance", NULL);
+	/* issue 12 item 8: names meant as contour files but not following the pattern */
+	check_bad(ctx, base, "IM-0001-0048-icontour.txt", "1 2\n3 4\n5 6\n", CTW_ERR_FORMAT,
+		  "IM-0001-0048-icontour.txt", "named like a contour file", NULL);
+	check_bad(ctx, base, "IM-0001-0048-icontour-manual.TXT", "1 2\n3 4\n5 6\n", CTW_ERR_FORMAT,
+		  "IM-0001-0048-icontour-manual.TXT", "named like a contour file", NULL);
+	check_bad(ctx, base, "IM-0001-0048-OContour-manual.txt", "1 2\n3 4\n5 6\n", CTW_ERR_FORMAT,
+		  "IM-0001-0048-OContour-manual.txt", "named like a contour file", NULL);
+	/* repeated points are one: three copies of a point and a closing repeat */
+	check_bad(ctx, base, f, "1 2\n1 2\n1 2\n", CTW_ERR_FORMAT, f, "only 1 distinct point", NULL);
+	check_bad(ctx, base, f, "1 2\n3 4\n1 2\n", CTW_ERR_FORMAT, f, "only 2 distinct points", NULL);
+	{ /* more points than any expert contour: refused (bounds the self-intersection test) */
+		size_t cap = (size_t)(CTW_CONTOUR_MAX_POINTS + 1) * 24 + 1, used = 0;
+		char *big = malloc(cap);
+		assert_non_null(big);
+		for (int i = 0; i <= CTW_CONTOUR_MAX_POINTS; i++)
+			used += (size_t)snprintf(big + used, cap - used, "%d %d\n", i, i % 7);
+		check_bad(ctx, base, f, big, CTW_ERR_FORMAT, f, "more than", NULL);
+		free(big);
+	}
 	/* a directory without contour files: other files (a papillary contour) are not enough */
 	check_bad(ctx, base, "IM-0001-0048-p1contour-manual.txt", "1 2\n3 4\n5 6\n", CTW_ERR_FORMAT,
 		  "no contour file", NULL);
@@ -580,6 +600,9 @@ static void test_contours_lenient_layout(void **state)
 	assert_int_equal(ctw_contours_read_dir(ctx, base, &s), CTW_OK);
 	assert_int_equal(s->n, 3);
 	assert_int_equal(s->n_skipped, 2);
+	assert_int_equal(s->n_unrelated, 1); /* notes.txt, not the papillary contour */
+	assert_non_null(strstr(s->unrelated, "notes.txt"));
+	assert_null(strstr(s->unrelated, "p1contour"));
 	assert_int_equal(s->c[0].instance, 7);
 	assert_int_equal(s->c[1].instance, 120);
 	assert_int_equal(s->c[1].kind, CTW_CONTOUR_ENDO);
@@ -590,6 +613,107 @@ static void test_contours_lenient_layout(void **state)
 	assert_true(fabs(ctw_contour_area(&s->c[0]) - 5e9) < 1);
 	ctw_contour_set_free(ctx, s);
 	assert_int_equal(ctw_rm_rf(ctx, base), CTW_OK);
+	ctw_ctx_free(ctx);
+}
+
+/* ---- checks (issue 12 item 8) ------------------------------------------------------------------ */
+
+static void test_contours_self_intersection(void **state)
+{
+	double sq[] = { 0, 0, 10, 0, 10, 10, 0, 10 };
+	double bow[] = { 0, 0, 10, 10, 10, 0, 0, 10 };       /* a bow tie: edges 0 and 2 cross */
+	double touch[] = { 0, 0, 10, 0, 5, 5, 10, 10, 0, 10, 5, 5 }; /* vertex 2 = vertex 5 */
+	double spike[] = { 0, 0, 10, 0, 10, 10, 5, 10, 5, 20, 5, 10, 0, 10 }; /* there and back */
+	ctw_contour c;
+	double x, y;
+	(void)state;
+
+	c = poly(sq, 4);
+	assert_false(ctw_contour_self_intersects(&c, &x, &y));
+	c = poly(bow, 4);
+	assert_true(ctw_contour_self_intersects(&c, &x, &y));
+	c = poly(touch, 6);
+	assert_true(ctw_contour_self_intersects(&c, &x, &y));
+	c = poly(spike, 7);
+	assert_true(ctw_contour_self_intersects(&c, &x, &y));
+	/* a fine circle of 4000 points is simple */
+	{
+		static double circ[2 * 4000];
+		for (int i = 0; i < 4000; i++) {
+			circ[2 * i] = 100 + 50 * cos(2 * PI * i / 4000);
+			circ[2 * i + 1] = 100 + 50 * sin(2 * PI * i / 4000);
+		}
+		c = poly(circ, 4000);
+		assert_false(ctw_contour_self_intersects(&c, &x, &y));
+	}
+}
+
+/* Circles of radius r centred at (cx, cy), 360 points. */
+static void circle(double *xy, double cx, double cy, double r)
+{
+	for (int i = 0; i < 360; i++) {
+		xy[2 * i] = cx + r * cos(2 * PI * i / 360);
+		xy[2 * i + 1] = cy + r * sin(2 * PI * i / 360);
+	}
+}
+
+static void test_contours_pair_measure(void **state)
+{
+	static double en[720], ep[720];
+	ctw_contour a, b;
+	ctw_contour_pair m;
+	ctw_ctx *ctx = ctw_ctx_new();
+	(void)state;
+
+	assert_non_null(ctx);
+	/* concentric: blood radius 20 px, epicardium 28 px, 1.5 mm pixels: a 12 mm wall everywhere */
+	circle(en, 100, 100, 20);
+	circle(ep, 100, 100, 28);
+	a = poly(en, 360), b = poly(ep, 360);
+	assert_int_equal(ctw_contour_pair_measure(ctx, &a, &b, 200, 200, 1.5, 1.5, &m), CTW_OK);
+	assert_true(m.n_blood > 1200 && m.n_outside == 0);
+	assert_true(fabs(m.wall_min - 12) < 0.05 && fabs(m.wall_max - 12) < 0.05 && fabs(m.wall_mean - 12) < 0.05);
+	/* the epicardium shifted by 10 px to +x: 20 mm more on the right, 8 mm past on the left */
+	circle(ep, 110, 100, 28);
+	assert_int_equal(ctw_contour_pair_measure(ctx, &a, &b, 200, 200, 1.5, 1.5, &m), CTW_OK);
+	assert_true(m.n_outside > 0 && (double)m.n_outside / (double)m.n_blood < 0.1);
+	assert_true(fabs(m.wall[0] - 27) < 0.1);   /* +x: 28 + 10 - 20 px */
+	assert_true(fabs(m.wall[36] + 3) < 0.1);   /* -x: 28 - 10 - 20 px */
+	assert_true(fabs(m.wall_max - 27) < 0.1 && fabs(m.wall_min + 3) < 0.1);
+	/* anisotropic pixels: 1 mm along x, 2 mm along y */
+	circle(ep, 100, 100, 28);
+	assert_int_equal(ctw_contour_pair_measure(ctx, &a, &b, 200, 200, 1.0, 2.0, &m), CTW_OK);
+	assert_true(fabs(m.wall[0] - 8) < 0.05 && fabs(m.wall[18] - 16) < 0.05);
+	/* disjoint: every blood pixel outside (the rays then measure nothing useful) */
+	circle(ep, 170, 170, 20);
+	assert_int_equal(ctw_contour_pair_measure(ctx, &a, &b, 200, 200, 1.0, 1.0, &m), CTW_OK);
+	assert_true(m.n_blood > 0 && m.n_outside == m.n_blood);
+	ctw_ctx_free(ctx);
+}
+
+static void test_warn_strict(void **state)
+{
+	ctw_ctx *ctx = ctw_ctx_new();
+	(void)state;
+
+	assert_non_null(ctx);
+	assert_int_equal(ctw_ctx_n_warnings(ctx), 0);
+	assert_int_equal(ctw_warn(ctx, "a.txt", "odd %d", 1), CTW_OK);
+	ctw_log(ctx, CTW_LOG_WARN, "b.txt", "odd %d", 2);
+	ctw_log(ctx, CTW_LOG_INFO, "c.txt", "fine");
+	assert_int_equal(ctw_ctx_n_warnings(ctx), 2);
+	assert_string_equal(ctw_ctx_warning(ctx, 0), "a.txt: odd 1");
+	assert_string_equal(ctw_ctx_warning(ctx, 1), "b.txt: odd 2");
+	assert_null(ctw_ctx_warning(ctx, 2));
+	ctw_ctx_set_strict(ctx, 1);
+	assert_int_equal(ctw_warn(ctx, "d.txt", "odd %d", 3), CTW_ERR_FORMAT);
+	assert_non_null(strstr(ctw_errmsg(ctx), "d.txt: odd 3"));
+	assert_non_null(strstr(ctw_errmsg(ctx), "--strict"));
+	for (int i = 0; i < 100; i++)
+		ctw_log(ctx, CTW_LOG_WARN, NULL, "%d", i);
+	assert_int_equal(ctw_ctx_n_warnings(ctx), 102);
+	assert_non_null(ctw_ctx_warning(ctx, CTW_MAX_KEPT_WARNINGS - 1));
+	assert_null(ctw_ctx_warning(ctx, CTW_MAX_KEPT_WARNINGS));
 	ctw_ctx_free(ctx);
 }
 
@@ -642,6 +766,9 @@ int main(void)
 		cmocka_unit_test(test_contours_bad_inputs),
 		cmocka_unit_test(test_contours_lenient_layout),
 		cmocka_unit_test(test_contours_alloc_faults),
+		cmocka_unit_test(test_contours_self_intersection),
+		cmocka_unit_test(test_contours_pair_measure),
+		cmocka_unit_test(test_warn_strict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
