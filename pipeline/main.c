@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,10 @@ static struct {
 	char find_dir[4096], pattern[64], depth[8];
 } tl;
 
+/* Whoever ends the program because of the time limit first: the backstop, or main with its own
+ * error; the other stays silent (one error line). */
+static atomic_int tl_claimed;
+
 static double mono_now(void)
 {
 	struct timespec ts;
@@ -146,6 +151,8 @@ static void *backstop(void *arg)
 	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
 		;
+	if (atomic_exchange(&tl_claimed, 1))
+		return NULL; /* main is ending with its own message */
 	stage = cli_stage;
 	/* "cardiotwin: error: <stage>: time limit of N s reached" from prepared pieces */
 	if (write(2, "cardiotwin: error: ", 19) < 0 || (stage && write(2, stage, strlen(stage)) < 0) ||
@@ -1724,6 +1731,9 @@ int main(int argc, char **argv)
 				ctw_ctx_n_warnings(ctx) == 1 ? "" : "s", ctw_ctx_warning(ctx, 0),
 				output && (!existed || !was_dir) ? "; removed" : "");
 	}
+	if (tl.limit_s > 0 && atomic_exchange(&tl_claimed, 1))
+		for (;;)
+			pause(); /* the backstop has printed the error and ends the program (exit 3) */
 	if (ret) {
 		fprintf(stderr, "cardiotwin: error: %s\n", ctw_errmsg(ctx));
 		if (ret == CTW_ERR_INVALID)

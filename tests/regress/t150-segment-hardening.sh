@@ -23,10 +23,12 @@ lm.write_nrrd(t + "/checker.nrrd", (1 + (i + j + k) % 2).astype(np.uint8), spaci
 # 0.1 x 0.1 x 20 mm: shape-based interpolation to 0.1 mm would make 1.5e9 voxels
 b = np.zeros((6, 512, 512), np.uint8); b[1:5, 100:400, 100:400] = 2; b[1:5, 180:320, 180:320] = 1
 lm.write_nrrd(t + "/slab.nrrd", b, spacing=(0.1, 0.1, 20))
-# a header of 1000^3 voxels (the data a few bytes: refused before any reading)
+# a map of 1000^3 voxels: a sparse file of the full size (a truncated one is refused by the
+# reader first); refused from the header, before the gigabyte is read
 with open(t + "/huge.nrrd", "wb") as f:
     f.write(b"NRRD0004\ntype: uchar\ndimension: 3\nsizes: 1000 1000 1000\nspacings: 1 1 1\n"
-            b"encoding: raw\n\n\0\0\0\0")
+            b"encoding: raw\n\n")
+    f.truncate(f.tell() + 1000 ** 3)
 # the biv phantom as MM-WHS ventricles only: 1->500, 2->205, 3->600, 103->0
 a, m = lm.read_nifti(t + "/biv/labels.nii.gz")
 sp = np.linalg.norm(m[:3, :3], axis=0)
