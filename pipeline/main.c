@@ -804,6 +804,25 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		ctw_free(ctx, blood);
 		if (ret)
 			goto out;
+		/* epicardial contours drawn on another phase only: that phase's endocardia are missing
+		 * (experts draw both at end-diastole), and the largest blood pool left is not ED */
+		int epi_here = 0, epi_phase = 0;
+		for (i = 0; i < cs->n; i++) {
+			int pos, ph;
+			if (cs->c[i].kind != CTW_CONTOUR_EPI || !ctw_dicom_locate(s, cs->c[i].instance, &pos, &ph))
+				continue;
+			epi_here += ph == phase;
+			if (ph != phase && !epi_phase)
+				epi_phase = ph;
+		}
+		if (!epi_here && epi_phase) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, cdir,
+					"the epicardial contours are on phase %d, which has no endocardial contour, and the "
+					"largest LV blood pool of the rest is phase %d: the end-diastolic endocardia are "
+					"missing; add them, or choose a phase with --phase N",
+					epi_phase, phase);
+			goto out;
+		}
 	}
 	if ((ret = ctw_dicom_stack_build(ctx, dicom, s, phase, 0, &st)) ||
 	    (ret = ctw_volume_new(ctx, st->dim, CTW_U8, &v)))
