@@ -1753,6 +1753,8 @@ int main(int argc, char **argv)
 	if (tl.limit_s > 0 && atomic_exchange(&tl_claimed, 1))
 		for (;;)
 			pause(); /* the backstop has printed the error and ends the program (exit 3) */
+	if (ret && ret != CTW_ERR_INVALID && ctw_errcode(ctx) == CTW_ERR_EXTERNAL)
+		ret = CTW_ERR_EXTERNAL; /* e.g. the disk full, found in a message (ctw_verror): exit 3 */
 	if (ret) {
 		fprintf(stderr, "cardiotwin: error: %s\n", ctw_errmsg(ctx));
 		if (ret == CTW_ERR_INVALID)

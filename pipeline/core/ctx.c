@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ctw.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,34 @@ int ctw_verror(ctw_ctx *ctx, ctw_status code, const char *domain, const char *fm
 		off = n < 0 ? 0 : (size_t)n < sizeof(ctx->msg) ? (size_t)n : sizeof(ctx->msg) - 1;
 	}
 	vsnprintf(ctx->msg + off, sizeof(ctx->msg) - off, fmt, ap);
+	/* a file being written is named as the user will see it: "<dir>/.tmp-<pid>-<n>-<name>"
+	 * (ctw_tmp_sibling) is "<dir>/<name>" */
+	for (char *t = strstr(ctx->msg, ".tmp-"); t; t = strstr(t, ".tmp-")) {
+		char *e = t + 5;
+		int parts = 0;
+		while (parts < 2 && *e >= '0' && *e <= '9') {
+			while (*e >= '0' && *e <= '9')
+				e++;
+			if (*e != '-')
+				break;
+			e++, parts++;
+		}
+		if (parts == 2)
+			memmove(t, e, strlen(e) + 1);
+		else
+			t += 5;
+	}
+	/* the disk full (or a quota, or a file too large for the file system) is the machine's
+	 * failure, not the input's, whichever code the writer chose: exit 3 */
+	if (code != CTW_ERR_INVALID &&
+	    (strstr(ctx->msg, strerror(ENOSPC)) || strstr(ctx->msg, strerror(EDQUOT)) || strstr(ctx->msg, strerror(EFBIG)))) {
+		size_t len = strlen(ctx->msg);
+		if (code == CTW_ERR_IO || code == CTW_ERR_FORMAT)
+			code = CTW_ERR_EXTERNAL;
+		ctx->status = code;
+		if (!strstr(ctx->msg, "free some space"))
+			snprintf(ctx->msg + len, sizeof(ctx->msg) - len, "; free some space and run again");
+	}
 	return code;
 }
 

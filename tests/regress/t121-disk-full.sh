@@ -16,7 +16,7 @@ full() {
 	before=$(ls -A "$dir" | sort | tr '\n' ' ')
 	run "$want" timeout 120 "$@"
 	if [ "$want" = 3 ]; then
-		grep -q "^cardiotwin: error: $dir.*No space left on device" "$T/err" ||
+		grep -q "^cardiotwin: error: .*$dir/.*No space left on device" "$T/err" ||
 			{ fail "no disk-full error naming a file in $dir: $*"; sed 's/^/  /' "$T/err" >&2; }
 		after=$(ls -A "$dir" | sort | tr '\n' ' ')
 		same "$after" "$before" "(left behind in $dir by: $*)"
@@ -34,6 +34,26 @@ else
 	head -c 400000 /dev/zero >"$T/full/fill" 2>/dev/null
 	full 3 "$T/full" "$CTW" convert "$T/ph/image.nii.gz" -o "$T/full/x.nii.gz"
 	full 3 "$T/full" "$CTW" convert "$T/ph/dicom" -o "$T/full/x.nii"
+	umount "$T/full"
+	# every writing command, on file systems of a few sizes: exit 3 naming the final file (not
+	# its temporary name), nothing left beside what was there
+	"$CTW" -q mesh --labels "$T/ph/labels.nii.gz" --model lv --edge-length 4 -o "$T/m" >/dev/null || fail "mesh"
+	"$CTW" -q fibers --mesh "$T/m" -o "$T/f" >/dev/null || fail "fibers"
+	for size in 16k 64k; do
+		mount -t tmpfs -o size=$size tmpfs "$T/full" || fail "mount"
+		full 3 "$T/full" "$CTW" segment --labels "$T/ph/labels.nii.gz" --preset canonical --iso 0.4 -o "$T/full/s.nii.gz"
+		full 3 "$T/full" "$CTW" mesh --labels "$T/ph/labels.nii.gz" --model lv --edge-length 4 -o "$T/full/m"
+		full 3 "$T/full" "$CTW" fibers --mesh "$T/m" -o "$T/full/f"
+		full 3 "$T/full" "$CTW" export --mesh "$T/f" -o "$T/full/e"
+		! grep -q '\.tmp-' "$T/err" || fail "a temporary name in the error: $(cat "$T/err")"
+		umount "$T/full"
+	done
+	# run keeps the stages it finished (it resumes from them) and nothing half written
+	mount -t tmpfs -o size=2m tmpfs "$T/full" || fail "mount"
+	run 3 "$CTW" run --phantom lv --spacing 4 --edge-length 4 -o "$T/full/r"
+	has "$T/err" "No space left on device; free some space and run again"
+	[ -z "$(find "$T/full" -name '.tmp-*')" ] || fail "run left $(find "$T/full" -name '.tmp-*')"
+	! grep -q '\.tmp-' "$T/err" || fail "a temporary name in the error: $(cat "$T/err")"
 	umount "$T/full"
 fi
 
