@@ -891,6 +891,8 @@ out:
 
 static const opt segment_opts[] = {
 	{ "--image", "PATH", NULL, "the image the labels belong to: its grid is the output's (optional)" },
+	{ "--phase", "N|ed", NULL, "the phase of a DICOM cine --image (ed: the earliest trigger time)" },
+	{ "--series", "N|ID|UID", NULL, "the series of a DICOM --image directory holding several" },
 	{ "--labels", "PATH", NULL, "the label map to bring in (required)" },
 	{ "--preset", "NAME", "auto", "mmwhs, acdc, mnms, ukbb-sax, ukbb-lax4ch, msd-task02, totalseg-v1,\n"
 				      "                           totalseg-heartchambers, cemrg4ch, deepcac, canonical, nnunet, auto" },
@@ -912,52 +914,67 @@ static const opt segment_opts[] = {
 static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 {
 	ctw_segment_opts so = CTW_SEGMENT_OPTS_INIT;
+	ctw_read_opts ro = CTW_READ_OPTS_INIT;
 	ctw_image_info info;
 	ctw_volume grid, *labels = NULL;
 	ctw_labelmap *lm = NULL;
 	char *log = NULL, *logpath = NULL;
-	const char *out = vals[14];
+	const char *out = vals[16];
 	uint64_t pad;
 	int ret;
 
 	(void)argc;
 	(void)argv;
-	if (!vals[1] || !out)
+	if (!vals[3] || !out)
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--labels PATH and -o OUT.nii.gz are required");
 	if ((ret = check_nifti_out(ctx, "segment", out)))
 		return ret;
-	if (vals[2] && vals[3])
+	if (vals[4] && vals[5])
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "give --preset or --map, not both");
-	so.preset = vals[3] ? NULL : vals[2] ? vals[2] : "auto";
-	so.map = vals[3];
-	so.labels_path = vals[1];
-	if (vals[4]) {
-		if (!strcmp(vals[4], "lv"))
+	so.preset = vals[5] ? NULL : vals[4] ? vals[4] : "auto";
+	so.map = vals[5];
+	so.labels_path = vals[3];
+	if (vals[6]) {
+		if (!strcmp(vals[6], "lv"))
 			so.model = CTW_MODEL_LV;
-		else if (!strcmp(vals[4], "biv"))
+		else if (!strcmp(vals[6], "biv"))
 			so.model = CTW_MODEL_BIV;
-		else if (strcmp(vals[4], "none"))
+		else if (strcmp(vals[6], "none"))
 			return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--model must be lv, biv or none");
 	}
-	if ((vals[5] && strcmp(vals[5], "auto") && (ret = cli_parse_double(ctx, "segment", "--iso", vals[5], 0, 20, &so.iso_mm))) ||
-	    (vals[6] && (ret = cli_parse_double(ctx, "segment", "--sigma", vals[6], 0, 20, &so.sigma_mm))) ||
-	    (vals[7] && (ret = cli_parse_double(ctx, "segment", "--rv-wall", vals[7], 0, 20, &so.rv_wall_mm))) ||
-	    (vals[8] && (ret = cli_parse_double(ctx, "segment", "--min-wall", vals[8], 0, 20, &so.min_wall_mm))))
+	if ((vals[7] && strcmp(vals[7], "auto") && (ret = cli_parse_double(ctx, "segment", "--iso", vals[7], 0, 20, &so.iso_mm))) ||
+	    (vals[8] && (ret = cli_parse_double(ctx, "segment", "--sigma", vals[8], 0, 20, &so.sigma_mm))) ||
+	    (vals[9] && (ret = cli_parse_double(ctx, "segment", "--rv-wall", vals[9], 0, 20, &so.rv_wall_mm))) ||
+	    (vals[10] && (ret = cli_parse_double(ctx, "segment", "--min-wall", vals[10], 0, 20, &so.min_wall_mm))))
 		return ret;
-	if (vals[9]) {
-		if ((ret = cli_parse_u64(ctx, "segment", "--pad", vals[9], &pad)) || pad > 100)
+	if (vals[11]) {
+		if ((ret = cli_parse_u64(ctx, "segment", "--pad", vals[11], &pad)) || pad > 100)
 			return ret ? ret : ctw_error(ctx, CTW_ERR_INVALID, "segment", "--pad must be 0..100");
 		so.pad = (int)pad;
 	}
-	so.largest_component = !vals[10];
-	so.fill_holes = !vals[11];
-	so.separate = !vals[12];
-	so.base_plane = !vals[13];
+	so.largest_component = !vals[12];
+	so.fill_holes = !vals[13];
+	so.separate = !vals[14];
+	so.base_plane = !vals[15];
+	if ((ret = cli_parse_phase(ctx, "segment", vals[1], &ro.phase)))
+		return ret;
+	ro.series = vals[2];
+	if ((vals[1] || vals[2]) && !vals[0])
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "%s selects from a DICOM --image; give --image",
+				 vals[1] ? "--phase" : "--series");
 	if (cli_check_only)
 		return CTW_OK;
+	if ((vals[1] || vals[2]) && !ctw_is_dir(vals[0]) && !ctw_is_dicom_file(vals[0]))
+		return ctw_error(ctx, CTW_ERR_FORMAT, vals[0], "%s applies to DICOM input only, and this is an image file; "
+				 "leave it out", vals[1] ? "--phase" : "--series");
 	if (vals[0]) { /* only the image's grid is needed */
-		if ((ret = ctw_image_read_info(ctx, vals[0], NULL, &info)))
+		if ((ret = ctw_image_read_info(ctx, vals[0], &ro, &info)))
 			return ret;
+		if (info.n_phases > 1) { /* the phase, and the rule that chose it, for the record */
+			printf("segment: --image phase %d of %d%s%s%s\n", info.phase, info.n_phases, info.phase_rule[0] ? " (" : "",
+			       info.phase_rule, info.phase_rule[0] ? ")" : "");
+			snprintf(cli_phase_rule, sizeof(cli_phase_rule), "%s", info.phase_rule);
+		}
 		memset(&grid, 0, sizeof(grid));
 		memcpy(grid.dim, info.dim, sizeof(grid.dim));
 		memcpy(grid.spacing, info.spacing, sizeof(grid.spacing));
@@ -965,11 +982,11 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		memcpy(grid.direction, info.direction, sizeof(grid.direction));
 	}
 	/* bound the work from the header before reading the voxels */
-	if ((ret = ctw_image_read_info(ctx, vals[1], NULL, &info)) ||
-	    (ret = ctw_segment_check_size(ctx, &so, info.dim, info.spacing, vals[0] ? &grid : NULL, vals[1])))
+	if ((ret = ctw_image_read_info(ctx, vals[3], NULL, &info)) ||
+	    (ret = ctw_segment_check_size(ctx, &so, info.dim, info.spacing, vals[0] ? &grid : NULL, vals[3])))
 		return ret;
-	if ((ret = ctw_image_read(ctx, vals[1], 0, &labels)) ||
-	    (ret = ctw_segment_labels(ctx, &so, vals[0] ? &grid : NULL, labels, vals[1], &lm, &log)) ||
+	if ((ret = ctw_image_read(ctx, vals[3], 0, &labels)) ||
+	    (ret = ctw_segment_labels(ctx, &so, vals[0] ? &grid : NULL, labels, vals[3], &lm, &log)) ||
 	    (ret = cli_beside(ctx, out, "log", &logpath)) || (ret = ctw_labelmap_write_nifti(ctx, lm, out)) ||
 	    (ret = cli_write_text(ctx, logpath, log)))
 		goto out;
@@ -1578,9 +1595,12 @@ const command cli_commands[] = {
 	  "Write the simulation package of a mesh with fibres: openCARP, VTK (vtu, vtp, legacy vtk), Gmsh 4.1,\n"
 	  "FEBio 4.0, TetGen/Chaste files, metrics.csv, provenance.xml (W3C PROV) and SHA256SUMS.",
 	  cli_export_opts, cli_cmd_export, 0, 0 },
-	{ "run", "[CASE.xml] [--phantom KIND | --image PATH (--labels PATH [--preset P] | --contours DIR)] -o OUT",
+	{ "run", "[CASE.xml] [--phantom KIND | --labels PATH [--image PATH] | --image DICOM --contours DIR] -o OUT",
 	  "Every stage for one case (input, segment, mesh, fibers, export) into OUT/<case-id>/, skipping\n"
-	  "stages whose inputs and parameters are unchanged (OUT/<case-id>.work keeps their results).",
+	  "stages whose inputs and parameters are unchanged (OUT/<case-id>.work keeps their results).\n"
+	  "The input is the phantom, a label map (with the image it was made on, a NIfTI/NRRD/MHA file or\n"
+	  "a DICOM series: --phase N|ed and --series pick its stack), or a DICOM series with Sunnybrook\n"
+	  "contours.",
 	  cli_run_opts, cli_cmd_run, 0, 1 },
 	{ "verify", "PACKAGE",
 	  "Check a package: every file against SHA256SUMS and provenance.xml, the provenance against the\n"

@@ -1447,7 +1447,8 @@ const opt cli_run_opts[] = {
 	{ "--labels", "PATH", NULL, "a label map of the image" },
 	{ "--preset", "NAME", "auto", "the label map's vocabulary (see 'cardiotwin segment --help')" },
 	{ "--contours", "DIR", NULL, "Sunnybrook expert contours of the image instead of a label map" },
-	{ "--phase", "N|ed", "ed", "the phase of a cine series (contours: ed = the largest LV blood volume)" },
+	{ "--phase", "N|ed", "ed", "the phase of a DICOM cine --image (ed: with --contours the largest LV\n"
+	  "                           blood volume, with --labels the earliest trigger time)" },
 	{ "--phantom", "lv|biv", NULL, "the built-in phantom as input instead of an image" },
 	{ "--model", "lv|biv", "the phantom's kind, else lv", "the ventricular model" },
 	{ "--case-id", "ID", "the case file's id, else 'case'", "the case's pseudonym (never a patient name)" },
@@ -1538,10 +1539,23 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "--model must be lv or biv");
 		goto out;
 	}
-	if (!sp.phantom == !sp.image || (sp.image && !sp.labels == !sp.contours)) {
-		ret = ctw_error(ctx, CTW_ERR_INVALID, "run",
-				"give a case file, or --phantom KIND, or --image PATH with --labels PATH or --contours DIR");
-		goto out;
+	/* one input: the phantom, a label map (with its image or not), or an image with contours */
+	{
+		const char *conflict = sp.phantom && sp.image      ? "--phantom and --image are two inputs; give one"
+				       : sp.phantom && sp.labels   ? "--phantom and --labels are two inputs; give one"
+				       : sp.phantom && sp.contours ? "--phantom and --contours are two inputs; give one"
+				       : sp.labels && sp.contours  ? "--labels and --contours both give the labels of the image; give one"
+				       : sp.contours && !sp.image  ? "--contours needs --image DICOM (the images the contours were drawn on)"
+				       : !sp.phantom && !sp.labels && !sp.contours
+					       ? (sp.image ? "--image needs its labels: --labels PATH or --contours DIR"
+							   : "give a case file, or --phantom KIND, or --labels PATH [--image PATH], or "
+							     "--image DICOM --contours DIR")
+					       : NULL;
+		if (conflict) {
+			ret = rs.casefile ? ctw_error(ctx, CTW_ERR_FORMAT, rs.casefile, "%s (in the case file or on the command line)", conflict)
+					  : ctw_error(ctx, CTW_ERR_INVALID, "run", "%s", conflict);
+			goto out;
+		}
 	}
 	if (vals[12] && (ret = set_str(ctx, &sp.series, vals[12])))
 		goto out;
@@ -1568,11 +1582,25 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	    (ret = check_input(ctx, rs.casefile, vals[1] ? 0 : sp.labels_line, "label map", sp.labels, 1, 0)) ||
 	    (ret = check_input(ctx, rs.casefile, vals[3] ? 0 : sp.contours_line, "contour directory", sp.contours, 0, 1)))
 		goto out;
-	if (sp.phase && !sp.contours) { /* only the contours stage reads a phase */
-		ret = sp.image && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)
-			      ? ctw_error(ctx, CTW_ERR_FORMAT, sp.image, "--phase applies to DICOM input only, and this is an "
-									"image file; leave it out")
-			      : ctw_error(ctx, CTW_ERR_INVALID, "run", "--phase applies with --contours only");
+	/* --phase and --series pick the stack of a DICOM image, whichever stage reads it (contours,
+	 * or segment with a label map) */
+	if ((sp.phase || sp.series) && !sp.image) {
+		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "%s selects from a DICOM --image; %s", sp.phase ? "--phase" : "--series",
+				sp.phantom ? "a phantom has one phase and one series" : "give --image");
+		goto out;
+	}
+	if (sp.phase) {
+		int ph;
+		if ((ret = cli_parse_phase(ctx, "run", sp.phase, &ph))) {
+			if (rs.casefile && !vals[4]) /* the case file's phase: exit 2 naming it */
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, rs.casefile, "line %d: phase '%s' is not a phase number (1, 2, ...) or ed",
+						sp.image_line, sp.phase);
+			goto out;
+		}
+	}
+	if ((sp.phase || sp.series) && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, sp.image, "%s applies to DICOM input only, and this is an image file; leave it out",
+				sp.phase ? "--phase" : "--series");
 		goto out;
 	}
 	if (vals[10] && (rs.from = stage_index(vals[10])) < 0) {
@@ -1619,11 +1647,14 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			goto out;
 		seg_labels = raw, seg_image = NULL, seg_preset = "canonical"; /* on the phase's grid already */
 	}
+	const int seg_dicom = seg_image && !sp.phantom && (ctw_is_dir(seg_image) || ctw_is_dicom_file(seg_image));
 	plan[1] = (stage_plan){ "segment", { 0 },
 				{ sp.phantom || sp.contours ? "work/input/labels.nii.gz" : "input labels", seg_labels,
 				  sp.phantom ? "work/input/image.nii.gz" : "input image", seg_image },
 				seg_image ? 2 : 1, labels, "work/labels.nii.gz", &sp.seg_args, sp.seg_line };
 	if ((ret = add2(ctx, &plan[1].args, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &plan[1].args, "--image", seg_image))) ||
+	    (seg_dicom && (ret = add2(ctx, &plan[1].args, "--phase", sp.phase ? sp.phase : "ed"))) ||
+	    (seg_dicom && sp.series && (ret = add2(ctx, &plan[1].args, "--series", sp.series))) ||
 	    (ret = add2(ctx, &plan[1].args, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
 	    (ret = add2(ctx, &plan[1].args, "--model", sp.model)) || (ret = add2(ctx, &plan[1].args, "-o", labels)))
 		goto out;

@@ -218,7 +218,26 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 	/* 2. onto the image's grid */
 	if (image && !ctw_same_grid(v, image, 1e-4)) {
 		int64_t lost;
+		const int64_t labelled = ctw_volume_count(v) - counts[0];
 		if ((ret = ctw_seg_resample_to(ctx, what, v, image, &w, &lost)))
+			goto out;
+		/* a map made on another image (another study, series, crop) lands partly off this one */
+		if (lost > 0 && (double)lost > 0.02 * (double)labelled) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, what,
+					"%.3g %% of the labelled voxels lie outside the grid of the image given with it "
+					"(%lld x %lld x %lld of %.3g x %.3g x %.3g mm, origin %.1f %.1f %.1f LPS mm); the map is on "
+					"a grid of %lld x %lld x %lld of %.3g x %.3g x %.3g mm, origin %.1f %.1f %.1f: it belongs to "
+					"another image; give the image it was made on (or leave --image out)",
+					100.0 * (double)lost / (double)labelled, (long long)image->dim[0], (long long)image->dim[1],
+					(long long)image->dim[2], image->spacing[0], image->spacing[1], image->spacing[2],
+					image->origin[0], image->origin[1], image->origin[2], (long long)v->dim[0],
+					(long long)v->dim[1], (long long)v->dim[2], v->spacing[0], v->spacing[1], v->spacing[2],
+					v->origin[0], v->origin[1], v->origin[2]);
+			goto out;
+		}
+		if (lost > 0 && (ret = ctw_warn(ctx, what, "%lld labelled voxels (%.2g %%) lie outside the grid of the image given "
+					       "with the map and are cut off", (long long)lost,
+					       100.0 * (double)lost / (double)labelled)))
 			goto out;
 		ctw_volume_free(ctx, v);
 		v = w;

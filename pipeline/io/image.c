@@ -79,6 +79,9 @@ static void stack_info(const ctw_dicom_stack *st, int n_series, ctw_image_info *
 	info->n_components = 1;
 	info->n_files = st->n;
 	info->n_series = n_series;
+	info->phase = st->phase;
+	info->n_phases = st->n_phases;
+	snprintf(info->phase_rule, sizeof(info->phase_rule), "%s", st->phase_rule);
 }
 
 /* Checks what ITK read from an image file's header. */

@@ -25,6 +25,8 @@ typedef struct ctw_image_info {
 	int n_components;       /* 1 for scalar images                                       */
 	int n_files;            /* DICOM: files in the series read; otherwise 1              */
 	int n_series;           /* DICOM: series found in the directory; otherwise 1         */
+	int phase, n_phases;    /* DICOM: the phase read (1-based) and the series' phases; 0  */
+	char phase_rule[96];    /* DICOM: how an `ed` phase was chosen; "" otherwise         */
 } ctw_image_info;
 
 /* Which stack of a DICOM directory to read (ignored for image files). */
