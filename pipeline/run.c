@@ -1443,8 +1443,8 @@ static const struct {
 		  { "--tolerance", 3 },	    { "--precond", 3 },	      { "--threads", 3 },      { "--apex", 3 } };
 
 const opt cli_run_opts[] = {
-	{ "--image", "PATH", NULL, "the image (DICOM directory or image file)" },
-	{ "--labels", "PATH", NULL, "a label map of the image" },
+	{ "--image", "PATH", NULL, "the image: a DICOM directory or an image file" },
+	{ "--labels", "PATH", NULL, "a label map (made on --image, when given)" },
 	{ "--preset", "NAME", "auto", "the label map's vocabulary (see 'cardiotwin segment --help')" },
 	{ "--contours", "DIR", NULL, "Sunnybrook expert contours of the image instead of a label map" },
 	{ "--phase", "N|ed", "ed", "the phase of a DICOM cine --image (ed: with --contours the largest LV\n"
