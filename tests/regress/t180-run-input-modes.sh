@@ -44,7 +44,7 @@ same_plan ph-biv ph-biv.xml
 ok canon --image ph/image.nii.gz --labels ph/labels.nii.gz --model biv $E
 xml canon.xml '<image path="ph/image.nii.gz"/><labels path="ph/labels.nii.gz"/>' biv
 same_plan canon canon.xml
-/usr/bin/python3 - <<'PY' || fail "family maps"
+PYTHONPATH="$CTW_SRC/tests/regress" /usr/bin/python3 - <<'PY' || fail "family maps"
 import numpy as np, labelmaps as lm
 a, m = lm.read_nifti("ph/labels.nii.gz")
 sp = np.linalg.norm(m[:3, :3], axis=0)
