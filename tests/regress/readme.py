@@ -22,7 +22,7 @@ import sys
 # The README's placeholder paths: what each stands for here.
 #   SCD0000101/     a Sunnybrook cine MR study (DATA/sunnybrook_scd/final_data/dicoms/SCD0000101)
 #   SC-HF-I-1/      its expert contours (DATA/sunnybrook_scd/final_data/contourfiles/SC-HF-I-1)
-#   cases/          the source tree's case files
+#   cases/          the source tree's case files, with the phantom's spacing 2 mm (speed)
 #   ct.nii.gz       an image: the biv phantom's (2 mm)
 #   seg.nii.gz      its label map in the MM-WHS vocabulary (500 LV blood, 205 myocardium, 600 RV
 #                   blood), as a tool of that family writes it
@@ -58,12 +58,17 @@ def blocks(readme):
 def setup(ctw, src, data, work):
     sb = os.path.join(data, "sunnybrook_scd", "final_data")
     links = {"SCD0000101": os.path.join(sb, "dicoms", "SCD0000101"),
-             "SC-HF-I-1": os.path.join(sb, "contourfiles", "SC-HF-I-1"),
-             "cases": os.path.join(src, "cases")}
+             "SC-HF-I-1": os.path.join(sb, "contourfiles", "SC-HF-I-1")}
     for name, target in links.items():
         if not os.path.exists(target):
             die("placeholder %s: %s is missing" % (name, target))
         os.symlink(target, os.path.join(work, name))
+    os.mkdir(os.path.join(work, "cases"))
+    for f in os.listdir(os.path.join(src, "cases")):
+        text = open(os.path.join(src, "cases", f), encoding="utf-8").read()
+        if f.endswith(".xml"):
+            text, n = re.subn(r'(<phantom [^>]*spacing=")[0-9.]+"', r'\g<1>2"', text)
+        open(os.path.join(work, "cases", f), "w", encoding="utf-8").write(text)
     r = subprocess.run([ctw, "-q", "phantom", "--kind", "biv", "--spacing", "2", "-o", "_ph"], cwd=work,
                        capture_output=True, text=True)
     if r.returncode:

@@ -51,8 +51,7 @@ sp = np.linalg.norm(m[:3, :3], axis=0)
 # (name, {canonical label: family code}); 103 (RV myocardium) where the family has one
 fam = {"acdc": {1: 3, 2: 2, 3: 1},                 # ACDC / M&Ms: 1 RV, 2 myocardium, 3 LV
        "mmwhs": {1: 500, 2: 205, 3: 600},         # MM-WHS: 500 LV, 205 myocardium, 600 RV
-       "totalseg": {1: 3, 2: 1, 3: 5},            # TotalSegmentator heartchambers: 1 myo, 3 LV, 5 RV
-       "ukbb": {1: 1, 2: 2, 3: 3}}                # UK Biobank SAX: 1 LV, 2 myocardium, 3 RV
+       "totalseg": {1: 3, 2: 1, 3: 5}}            # TotalSegmentator heartchambers: 1 myo, 3 LV, 5 RV
 for name, f in fam.items():
     w = np.zeros(a.shape, np.int16)
     for c, v in f.items():
@@ -60,7 +59,7 @@ for name, f in fam.items():
     w[a == 103] = f[2]  # no RV myocardium label: it is myocardium
     lm.write_nrrd(name + ".nrrd", w, spacing=sp, origin=m[:3, 3], direction=m[:3, :3] / sp)
 PY
-for f in acdc:acdc mmwhs:auto totalseg:totalseg-heartchambers ukbb:ukbb-sax; do
+for f in acdc:acdc mmwhs:auto totalseg:totalseg-heartchambers; do
 	n=${f%%:*} p=${f#*:}
 	ok "$n" --image ph/image.nii.gz --labels "$n.nrrd" --preset "$p" --model biv $E
 	run 0 "$CTW" evaluate --ref ph/labels.nii.gz --test "$n/case.work/labels.nii.gz" --labels 1,3
