@@ -222,7 +222,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		if ((ret = ctw_seg_resample_to(ctx, what, v, image, &w, &lost)))
 			goto out;
 		/* a map made on another image (another study, series, crop) lands partly off this one */
-		if (lost > 0 && (double)lost > 0.02 * (double)labelled) {
+		if (lost > 0 && (double)lost > 0.5 * (double)labelled) {
 			ret = ctw_error(ctx, CTW_ERR_FORMAT, what,
 					"%.3g %% of the labelled voxels lie outside the grid of the image given with it "
 					"(%lld x %lld x %lld of %.3g x %.3g x %.3g mm, origin %.1f %.1f %.1f LPS mm); the map is on "
