@@ -1003,11 +1003,332 @@ out:
 /* ---- evaluate -------------------------------------------------------------------------------- */
 
 static const opt evaluate_opts[] = {
-	{ "--ref", "PATH", NULL, "reference label map (required)" },
-	{ "--test", "PATH", NULL, "label map to judge (required); resampled onto the reference grid if needed" },
-	{ "--labels", "L1,L2,...", "every label present", "labels to evaluate" },
+	{ "--ref", "PATH", NULL, "reference label map (required unless --contours)" },
+	{ "--test", "PATH", NULL, "label map to judge (required); resampled onto the reference grid if needed;\n"
+				  "                           with --contours: [PHASE=]PATH[,...], one map per phase\n"
+				  "                           (PHASE: N, ed or es; no PHASE: ed) on that phase's --dicom grid" },
+	{ "--labels", "L1,L2,...", "every label present", "labels to evaluate; with --contours: BLOOD,MYO, the\n"
+							  "                           map's LV blood and myocardium labels (default 1,2)" },
+	{ "--contours", "DIR", NULL, "score against Sunnybrook expert contours instead of --ref (MICCAI 2009\n"
+				     "                           challenge: Dice and APD per contour, good = APD < --good-mm)" },
+	{ "--dicom", "DIR", NULL, "--contours: the cine DICOM series they were drawn on (required with it)" },
+	{ "--series", "S", NULL, "--contours: DICOM series, when the directory holds several" },
+	{ "--good-mm", "MM", "5", "--contours: a contour is good when its APD is below this" },
 	{ NULL, NULL, NULL, NULL }
 };
+
+#define MAX_TEST_MAPS 64
+
+typedef struct contour_score {
+	double dice, apd, apd_sym; /* apd, apd_sym: NaN when the automatic contour is missing */
+	int good;
+} contour_score;
+
+/* Fills the holes of mask (rows x cols): background not 4-connected to the border. */
+static int fill_holes_2d(ctw_ctx *ctx, uint8_t *mask, int rows, int cols)
+{
+	const size_t np = (size_t)rows * (size_t)cols;
+	int32_t *stack = ctw_malloc(ctx, np * sizeof(*stack));
+	uint8_t *out = ctw_calloc(ctx, np, 1); /* 1: background reached from the border */
+	size_t top = 0;
+
+	if (!stack || !out) {
+		ctw_free(ctx, stack);
+		ctw_free(ctx, out);
+		return CTW_ERR_NOMEM;
+	}
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++) {
+			size_t p = (size_t)r * (size_t)cols + (size_t)c;
+			if ((r == 0 || c == 0 || r == rows - 1 || c == cols - 1) && !mask[p] && !out[p]) {
+				out[p] = 1;
+				stack[top++] = (int32_t)p;
+			}
+		}
+	while (top) {
+		int32_t p = stack[--top];
+		int r = p / cols, c = p % cols;
+		int32_t nb[4] = { r > 0 ? p - cols : -1, r + 1 < rows ? p + cols : -1, c > 0 ? p - 1 : -1,
+				  c + 1 < cols ? p + 1 : -1 };
+		for (int k = 0; k < 4; k++)
+			if (nb[k] >= 0 && !mask[nb[k]] && !out[nb[k]]) {
+				out[nb[k]] = 1;
+				stack[top++] = nb[k];
+			}
+	}
+	for (size_t p = 0; p < np; p++)
+		mask[p] = !out[p];
+	ctw_free(ctx, stack);
+	ctw_free(ctx, out);
+	return CTW_OK;
+}
+
+/* Scores one expert contour c against slice `slice` (rows x cols label values) of a test map:
+ * Dice of the filled expert polygon with the automatic mask, and the APD of the automatic
+ * outline (ctw_mask_outline) to the expert polygon (ctw_contour_apd); see README, evaluate. */
+static int score_contour(ctw_ctx *ctx, const ctw_contour *c, const uint16_t *slice, int rows, int cols, int blood,
+			 int myo, double sx, double sy, double good_mm, contour_score *sc)
+{
+	const size_t np = (size_t)rows * (size_t)cols;
+	uint8_t *m = ctw_calloc(ctx, np, 2), *exp_m = m + np;
+	ctw_contour outline;
+	int64_t na = 0, ne = 0, both = 0;
+	int ret;
+
+	sc->dice = 0;
+	sc->apd = sc->apd_sym = NAN;
+	sc->good = 0;
+	if (!m)
+		return CTW_ERR_NOMEM;
+	for (size_t p = 0; p < np; p++)
+		m[p] = slice[p] == blood || (c->kind == CTW_CONTOUR_EPI && slice[p] == myo);
+	if (c->kind == CTW_CONTOUR_EPI && (ret = fill_holes_2d(ctx, m, rows, cols))) {
+		ctw_free(ctx, m);
+		return ret;
+	}
+	ctw_contour_fill(c, rows, cols, exp_m, 1);
+	for (size_t p = 0; p < np; p++) {
+		na += m[p];
+		ne += exp_m[p];
+		both += m[p] & exp_m[p];
+	}
+	sc->dice = na + ne ? 2.0 * (double)both / (double)(na + ne) : 0;
+	ret = ctw_mask_outline(ctx, m, rows, cols, &outline);
+	ctw_free(ctx, m);
+	if (ret)
+		return ret;
+	if (outline.n > 0) {
+		sc->apd = ctw_contour_apd(&outline, c, sx, sy);
+		sc->apd_sym = (sc->apd + ctw_contour_apd(c, &outline, sx, sy)) / 2;
+		sc->good = sc->apd < good_mm;
+	}
+	ctw_free(ctx, outline.xy);
+	return CTW_OK;
+}
+
+/* evaluate --contours: every expert contour of a phase that has a --test map, scored as the
+ * MICCAI 2009 LV segmentation challenge scored (see README). */
+static int evaluate_contours(ctw_ctx *ctx, const char **vals)
+{
+	const char *cdir = vals[3], *dicom = vals[4];
+	struct {
+		int phase; /* >= 1, or CTW_PHASE_ED, or -2 (es) until resolved */
+		const char *path;
+		ctw_volume *map;
+		double sx, sy;
+	} t[MAX_TEST_MAPS];
+	char *list = NULL, *tok, *save = NULL;
+	int nt = 0, ret = CTW_OK, blood = 1, myo = 2, n_left = 0;
+	double good_mm = 5;
+	ctw_dicom_scan *scan = NULL;
+	const ctw_dicom_series *s;
+	ctw_contour_set *cs = NULL;
+	double *bloodv = NULL;
+	struct {
+		int n, good, missing;
+		double dice, apd;
+	} sum[2];
+
+	memset(t, 0, sizeof(t));
+	memset(sum, 0, sizeof(sum));
+	if (vals[0])
+		return ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "give --ref or --contours, not both");
+	if (!dicom || !vals[1])
+		return ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--contours needs --dicom DIR and --test [PHASE=]LABELS");
+	if (vals[6] && (ret = cli_parse_double(ctx, "evaluate", "--good-mm", vals[6], 0.001, 1000, &good_mm)))
+		return ret;
+	if (vals[2]) {
+		char *end, *end2;
+		long b = strtol(vals[2], &end, 10), m = *end == ',' ? strtol(end + 1, &end2, 10) : 0;
+		if (*end != ',' || end2 == end + 1 || *end2 || b < 1 || b > 65535 || m < 1 || m > 65535 || b == m)
+			return ctw_error(ctx, CTW_ERR_INVALID, "evaluate",
+					 "with --contours, --labels takes two different labels BLOOD,MYO like 1,2, not '%s'", vals[2]);
+		blood = (int)b;
+		myo = (int)m;
+	}
+	list = ctw_malloc(ctx, strlen(vals[1]) + 1);
+	if (!list)
+		return CTW_ERR_NOMEM;
+	strcpy(list, vals[1]);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		int phase = CTW_PHASE_ED;
+		if (nt == MAX_TEST_MAPS) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--test takes at most %d maps", MAX_TEST_MAPS);
+			goto out;
+		}
+		if (eq) {
+			*eq = '\0';
+			if (!strcmp(tok, "es"))
+				phase = -2;
+			else if ((ret = cli_parse_phase(ctx, "evaluate", tok, &phase)))
+				goto out;
+			tok = eq + 1;
+		}
+		if (!*tok) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--test: a phase without a label map in '%s'", vals[1]);
+			goto out;
+		}
+		t[nt].phase = phase;
+		t[nt++].path = tok; /* in list, freed at the end */
+	}
+	if (!nt) {
+		ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--test needs a label map");
+		goto out;
+	}
+	if (cli_check_only)
+		goto out;
+
+	if ((ret = ctw_contours_read_dir(ctx, cdir, &cs)) || (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) ||
+	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[5], &s)) || (ret = contours_check_set(ctx, cdir, cs)))
+		goto out;
+	for (int i = 0; i < cs->n; i++) {
+		int pos, ph;
+		if (!ctw_dicom_locate(s, cs->c[i].instance, &pos, &ph)) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, cs->c[i].path, "no image with instance number %lld in '%s'",
+					(long long)cs->c[i].instance, dicom);
+			goto out;
+		}
+	}
+	/* ed and es: the largest and the smallest LV blood volume of the expert endocardia */
+	if ((ret = contour_blood(ctx, s, cs, &bloodv)))
+		goto out;
+	for (int i = 0; i < nt; i++) {
+		if (t[i].phase == CTW_PHASE_ED) {
+			char rule[96];
+			if ((ret = ctw_dicom_ed_phase(ctx, cdir, s, bloodv, &t[i].phase, rule, sizeof(rule))))
+				goto out;
+			printf("# ed: phase %d (%s)\n", t[i].phase, rule);
+		} else if (t[i].phase == -2) {
+			int es = 0;
+			for (int p = 1; p <= s->n_phases; p++)
+				if (bloodv[p - 1] > 0 && (!es || bloodv[p - 1] < bloodv[es - 1]))
+					es = p;
+			t[i].phase = es;
+			printf("# es: phase %d (the smallest LV blood volume of the expert endocardial contours, %.2f mL)\n",
+			       es, bloodv[es - 1]);
+		} else if (t[i].phase > s->n_phases) {
+			ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--test: phase %d, but '%s' has %d phases", t[i].phase,
+					dicom, s->n_phases);
+			goto out;
+		}
+		for (int j = 0; j < i; j++)
+			if (t[j].phase == t[i].phase) {
+				ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--test gives phase %d twice: '%s' and '%s'",
+						t[i].phase, t[j].path, t[i].path);
+				goto out;
+			}
+	}
+	/* each map on the grid of its phase's stack */
+	for (int i = 0; i < nt; i++) {
+		ctw_dicom_stack *st = NULL;
+		ctw_volume grid;
+		if ((ret = ctw_dicom_stack_build(ctx, dicom, s, t[i].phase, 0, &st)))
+			goto out;
+		memset(&grid, 0, sizeof(grid));
+		memcpy(grid.dim, st->dim, sizeof(grid.dim));
+		memcpy(grid.spacing, st->spacing, sizeof(grid.spacing));
+		memcpy(grid.origin, st->origin, sizeof(grid.origin));
+		memcpy(grid.direction, st->direction, sizeof(grid.direction));
+		ctw_dicom_stack_free(ctx, st);
+		if ((ret = ctw_image_read(ctx, t[i].path, CTW_U16, &t[i].map)))
+			goto out;
+		if (!ctw_same_grid(&grid, t[i].map, 1e-3)) {
+			const ctw_volume *v = t[i].map;
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, t[i].path,
+					"not on the grid of phase %d of '%s' (%lld x %lld x %lld voxels of %.4g x %.4g x %.4g mm "
+					"at (%.2f, %.2f, %.2f), the map %lld x %lld x %lld of %.4g x %.4g x %.4g mm at (%.2f, "
+					"%.2f, %.2f) or another direction); make the map on that stack's grid",
+					t[i].phase, dicom, (long long)grid.dim[0], (long long)grid.dim[1], (long long)grid.dim[2],
+					grid.spacing[0], grid.spacing[1], grid.spacing[2], grid.origin[0], grid.origin[1],
+					grid.origin[2], (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2],
+					v->spacing[0], v->spacing[1], v->spacing[2], v->origin[0], v->origin[1], v->origin[2]);
+			goto out;
+		}
+		t[i].sx = grid.spacing[0];
+		t[i].sy = grid.spacing[1];
+	}
+	/* every expert contour of those phases: points on the image */
+	for (int i = 0; i < cs->n; i++) {
+		const ctw_contour *c = &cs->c[i];
+		int pos, ph, k;
+		ctw_dicom_locate(s, c->instance, &pos, &ph);
+		for (k = 0; k < nt && t[k].phase != ph; k++)
+			;
+		if (k == nt)
+			continue;
+		for (int q = 0; q < c->n; q++) {
+			double x = c->xy[2 * q], y = c->xy[2 * q + 1];
+			if (!(x >= -0.5 && x <= t[k].map->dim[0] - 0.5 && y >= -0.5 && y <= t[k].map->dim[1] - 0.5)) {
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, c->path,
+						"point %d (%g, %g) lies outside the %lld x %lld image of instance %lld in '%s'; "
+						"the contour belongs to another image or study",
+						q + 1, x, y, (long long)t[k].map->dim[0], (long long)t[k].map->dim[1],
+						(long long)c->instance, dicom);
+				goto out;
+			}
+		}
+	}
+	printf("file,kind,phase,slice,instance,dice,apd_mm,apd_sym_mm,good\n");
+	for (int i = 0; i < cs->n; i++) {
+		const ctw_contour *c = &cs->c[i];
+		const ctw_volume *v;
+		contour_score sc;
+		int pos, ph, k, kind = c->kind == CTW_CONTOUR_EPI;
+		ctw_dicom_locate(s, c->instance, &pos, &ph);
+		for (k = 0; k < nt && t[k].phase != ph; k++)
+			;
+		if (k == nt) {
+			n_left++;
+			continue;
+		}
+		v = t[k].map;
+		if (pos < 0 || pos >= v->dim[2]) { /* the map is on the stack's grid: cannot happen */
+			ret = ctw_error(ctx, CTW_ERR_INTERNAL, c->path, "slice %d outside the stack", pos);
+			goto out;
+		}
+		if ((ret = score_contour(ctx, c, (const uint16_t *)v->data + (size_t)pos * (size_t)(v->dim[0] * v->dim[1]),
+					 (int)v->dim[1], (int)v->dim[0], blood, myo, t[k].sx, t[k].sy, good_mm, &sc)))
+			goto out;
+		printf("%s,%s,%d,%d,%lld,%.6f,", c->path, kind ? "epi" : "endo", ph, pos, (long long)c->instance, sc.dice);
+		if (isnan(sc.apd))
+			printf(",,0\n");
+		else
+			printf("%.4f,%.4f,%d\n", sc.apd, sc.apd_sym, sc.good);
+		sum[kind].n++;
+		sum[kind].missing += isnan(sc.apd);
+		if (sc.good) {
+			sum[kind].good++;
+			sum[kind].dice += sc.dice;
+			sum[kind].apd += sc.apd;
+		}
+	}
+	if (!sum[0].n && !sum[1].n) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, cdir, "no contour lies on the phase%s of --test in '%s'",
+				nt > 1 ? "s" : "", dicom);
+		goto out;
+	}
+	for (int kind = 0; kind < 2; kind++) {
+		if (!sum[kind].n) {
+			printf("# %s: 0 contours\n", kind ? "epi" : "endo");
+			continue;
+		}
+		printf("# %s: %d contours, %d good (%.1f %%), %d missing; good contours: mean dice %.4f, mean apd %.3f mm\n",
+		       kind ? "epi" : "endo", sum[kind].n, sum[kind].good, 100.0 * sum[kind].good / sum[kind].n,
+		       sum[kind].missing, sum[kind].good ? sum[kind].dice / sum[kind].good : NAN,
+		       sum[kind].good ? sum[kind].apd / sum[kind].good : NAN);
+	}
+	if (n_left)
+		printf("# %d contours of other phases left out (no --test map for their phase)\n", n_left);
+out:
+	for (int i = 0; i < nt; i++)
+		ctw_volume_free(ctx, t[i].map);
+	ctw_free(ctx, bloodv);
+	ctw_free(ctx, list);
+	ctw_dicom_scan_free(ctx, scan);
+	ctw_contour_set_free(ctx, cs);
+	return ret;
+}
 
 static int cmd_evaluate(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 {
@@ -1017,6 +1338,11 @@ static int cmd_evaluate(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 
 	(void)argc;
 	(void)argv;
+	if (vals[3])
+		return evaluate_contours(ctx, vals);
+	if (vals[4] || vals[5] || vals[6])
+		return ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "%s applies to --contours only",
+				 vals[4] ? "--dicom" : vals[5] ? "--series" : "--good-mm");
 	if (!vals[0] || !vals[1])
 		return ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--ref and --test are required");
 	if (vals[2]) {
@@ -1031,6 +1357,8 @@ static int cmd_evaluate(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			p = *end ? end + 1 : end;
 		}
 	}
+	if (cli_check_only)
+		return CTW_OK;
 	if ((ret = ctw_image_read(ctx, vals[0], CTW_U16, &ref)) || (ret = ctw_image_read(ctx, vals[1], CTW_U16, &test)))
 		goto out;
 	if (!ctw_same_grid(ref, test, 1e-4)) {
@@ -1578,9 +1906,11 @@ const command cli_commands[] = {
 	  "clean it up for meshing (resampling, components, holes, walls, base plane, padding) and log\n"
 	  "every change in OUT.log.",
 	  segment_opts, cmd_segment, 0, 0 },
-	{ "evaluate", "--ref PATH --test PATH [--labels 1,2,...]",
+	{ "evaluate", "--ref PATH --test PATH [--labels 1,2,...] | --contours DIR --dicom DIR --test [PHASE=]PATH[,...]",
 	  "Per label Dice, Jaccard, HD95, ASSD and HD (mm, medpy's definitions from surface voxels) and\n"
-	  "volumes (mL) of a label map against a reference; CSV on stdout.",
+	  "volumes (mL) of a label map against a reference; CSV on stdout. With --contours: each Sunnybrook\n"
+	  "expert contour of the phases given scored as the MICCAI 2009 LV challenge did (Dice, average\n"
+	  "perpendicular distance, good = APD < 5 mm); CSV per contour and '#' summary lines on stdout.",
 	  evaluate_opts, cmd_evaluate, 0, 0 },
 	{ "mesh", "(--labels PATH --model lv|biv | --surface FILE) [--edge-length MM] -o DIR",
 	  "Tetrahedral mesh of the myocardium (TetGen) with region tags (1 LV, 2 RV), boundary triangles\n"

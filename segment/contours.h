@@ -92,6 +92,25 @@ typedef struct ctw_contour_pair {
 CTW_API int ctw_contour_pair_measure(ctw_ctx *ctx, const ctw_contour *endo, const ctw_contour *epi, int rows,
 				     int cols, double sx, double sy, ctw_contour_pair *out);
 
+
+/* ---- scoring (contour_score.c) ------------------------------------------------------------ */
+
+/* The outline of a binary mask (rows x cols, mask[row*cols + col] != 0 inside) at sub-pixel
+ * precision: marching squares at the 0.5 level, so each vertex lies half-way between a pixel
+ * centre inside and a 4-neighbour outside (coordinates as in the contour files: x column, y row,
+ * pixel centres at integers). Pixels touching only at a corner are joined. Of the closed loops
+ * (outer boundaries and holes) the one enclosing the largest area is returned in out (out->xy
+ * owned, free with ctw_free; instance, kind and path are left 0/NULL). An empty mask gives
+ * out->n == 0 and out->xy NULL. CTW_OK, CTW_ERR_NOMEM, CTW_ERR_INVALID for a slice too large. */
+CTW_API int ctw_mask_outline(ctw_ctx *ctx, const uint8_t *mask, int rows, int cols, ctw_contour *out);
+
+/* The mean over the vertices of `from` of each vertex's distance (mm) to the closed polygon `to`
+ * (the nearest point of its nearest edge: the perpendicular foot when it falls on the edge, else
+ * the edge's end), on pixels of sx x sy mm (sx along x, the columns). With from = an automatic
+ * contour and to = the expert's, this is the MICCAI 2009 challenge's average perpendicular
+ * distance (see README, evaluate). NaN when either has no point. */
+CTW_API double ctw_contour_apd(const ctw_contour *from, const ctw_contour *to, double sx, double sy);
+
 #ifdef __cplusplus
 }
 #endif
