@@ -1118,12 +1118,13 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 		double sx, sy;
 	} t[MAX_TEST_MAPS];
 	char *list = NULL, *tok, *save = NULL;
-	int nt = 0, ret = CTW_OK, blood = 1, myo = 2, n_left = 0;
+	int nt = 0, ret = CTW_OK, blood = 1, myo = 2, n_left = 0, n_on = 0;
 	double good_mm = 5;
 	ctw_dicom_scan *scan = NULL;
 	const ctw_dicom_series *s;
 	ctw_contour_set *cs = NULL;
 	double *bloodv = NULL;
+	char rules[2][160] = { "", "" }; /* the "# ed: ..." and "# es: ..." lines */
 	struct {
 		int n, good, missing;
 		double dice, apd;
@@ -1198,18 +1199,19 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 			char rule[96];
 			if ((ret = ctw_dicom_ed_phase(ctx, cdir, s, bloodv, &t[i].phase, rule, sizeof(rule))))
 				goto out;
-			printf("# ed: phase %d (%s)\n", t[i].phase, rule);
+			snprintf(rules[0], sizeof(rules[0]), "# ed: phase %d (%s)\n", t[i].phase, rule);
 		} else if (t[i].phase == -2) {
 			int es = 0;
 			for (int p = 1; p <= s->n_phases; p++)
 				if (bloodv[p - 1] > 0 && (!es || bloodv[p - 1] < bloodv[es - 1]))
 					es = p;
-			t[i].phase = es;
-			printf("# es: phase %d (the smallest LV blood volume of the expert endocardial contours, %.2f mL)\n",
-			       es, bloodv[es - 1]);
+			t[i].phase = es; /* contours_check_set: an endocardium somewhere, so es >= 1 */
+			snprintf(rules[1], sizeof(rules[1]),
+				 "# es: phase %d (the smallest LV blood volume of the expert endocardial contours, %.2f mL)\n",
+				 es, bloodv[es - 1]);
 		} else if (t[i].phase > s->n_phases) {
-			ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--test: phase %d, but '%s' has %d phases", t[i].phase,
-					dicom, s->n_phases);
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, dicom, "has %d phase%s, and --test names phase %d ('%s')",
+					s->n_phases, s->n_phases == 1 ? "" : "s", t[i].phase, t[i].path);
 			goto out;
 		}
 		for (int j = 0; j < i; j++)
@@ -1257,6 +1259,7 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 			;
 		if (k == nt)
 			continue;
+		n_on++;
 		for (int q = 0; q < c->n; q++) {
 			double x = c->xy[2 * q], y = c->xy[2 * q + 1];
 			if (!(x >= -0.5 && x <= t[k].map->dim[0] - 0.5 && y >= -0.5 && y <= t[k].map->dim[1] - 0.5)) {
@@ -1269,7 +1272,12 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 			}
 		}
 	}
-	printf("file,kind,phase,slice,instance,dice,apd_mm,apd_sym_mm,good\n");
+	if (!n_on) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, cdir, "no contour lies on the phase%s of --test in '%s'",
+				nt > 1 ? "s" : "", dicom);
+		goto out;
+	}
+	printf("%s%sfile,kind,phase,slice,instance,dice,apd_mm,apd_sym_mm,good\n", rules[0], rules[1]);
 	for (int i = 0; i < cs->n; i++) {
 		const ctw_contour *c = &cs->c[i];
 		const ctw_volume *v;
@@ -1302,11 +1310,6 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 			sum[kind].dice += sc.dice;
 			sum[kind].apd += sc.apd;
 		}
-	}
-	if (!sum[0].n && !sum[1].n) {
-		ret = ctw_error(ctx, CTW_ERR_FORMAT, cdir, "no contour lies on the phase%s of --test in '%s'",
-				nt > 1 ? "s" : "", dicom);
-		goto out;
 	}
 	for (int kind = 0; kind < 2; kind++) {
 		if (!sum[kind].n) {
