@@ -1160,10 +1160,17 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 		}
 		if (eq) {
 			*eq = '\0';
+			char *end;
+			long n = strtol(tok, &end, 10);
 			if (!strcmp(tok, "es"))
 				phase = -2;
-			else if ((ret = cli_parse_phase(ctx, "evaluate", tok, &phase)))
+			else if (strcmp(tok, "ed") && (end == tok || *end || n < 1 || n > 100000)) {
+				ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate",
+						"--test: the phase of a map is a phase number (1, 2, ...), ed or es, not '%s'", tok);
 				goto out;
+			} else if (strcmp(tok, "ed")) {
+				phase = (int)n;
+			}
 			tok = eq + 1;
 		}
 		if (!*tok) {
@@ -1240,7 +1247,8 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 			ret = ctw_error(ctx, CTW_ERR_FORMAT, t[i].path,
 					"not on the grid of phase %d of '%s' (%lld x %lld x %lld voxels of %.4g x %.4g x %.4g mm "
 					"at (%.2f, %.2f, %.2f), the map %lld x %lld x %lld of %.4g x %.4g x %.4g mm at (%.2f, "
-					"%.2f, %.2f) or another direction); make the map on that stack's grid",
+					"%.2f, %.2f) or another direction); make the map on that stack's grid (the grid `contours` "
+					"and `segment --image DICOM --phase N` write)",
 					t[i].phase, dicom, (long long)grid.dim[0], (long long)grid.dim[1], (long long)grid.dim[2],
 					grid.spacing[0], grid.spacing[1], grid.spacing[2], grid.origin[0], grid.origin[1],
 					grid.origin[2], (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2],
