@@ -717,6 +717,130 @@ static void test_warn_strict(void **state)
 	ctw_ctx_free(ctx);
 }
 
+/* ---- mask outlines and APD (evaluate --contours) ---------------------------------------------- */
+
+static void outline_of(ctw_ctx *ctx, const uint8_t *m, int rows, int cols, ctw_contour *o)
+{
+	assert_int_equal(ctw_mask_outline(ctx, m, rows, cols, o), CTW_OK);
+}
+
+static void test_mask_outline(void **state)
+{
+	static uint8_t m[64 * 64];
+	static double xy[720];
+	ctw_ctx *ctx = ctw_ctx_new();
+	ctw_contour o, c;
+	(void)state;
+
+	assert_non_null(ctx);
+	/* empty */
+	outline_of(ctx, m, 5, 4, &o);
+	assert_int_equal(o.n, 0);
+	assert_null(o.xy);
+	/* one pixel (column 2, row 1): a diamond through the four edge midpoints, area 1/2 */
+	memset(m, 0, sizeof(m));
+	m[1 * 4 + 2] = 1;
+	outline_of(ctx, m, 5, 4, &o);
+	assert_int_equal(o.n, 4);
+	assert_true(fabs(ctw_contour_area(&o) - 0.5) < 1e-12);
+	for (int k = 0; k < 4; k++)
+		assert_true(fabs(fabs(o.xy[2 * k] - 2) + fabs(o.xy[2 * k + 1] - 1) - 0.5) < 1e-12);
+	ctw_free(ctx, o.xy);
+	/* a 3 x 2 block at the border of the slice (the padding closes it): 10 vertices, area 6 - 4/8 */
+	memset(m, 0, sizeof(m));
+	for (int r = 0; r < 2; r++)
+		for (int col = 0; col < 3; col++)
+			m[r * 4 + col] = 1;
+	outline_of(ctx, m, 5, 4, &o);
+	assert_int_equal(o.n, 10);
+	assert_true(fabs(ctw_contour_area(&o) - 5.5) < 1e-12);
+	ctw_free(ctx, o.xy);
+	/* a 7 x 7 square ring round a 3 x 3 hole: the outer loop is the largest */
+	memset(m, 0, sizeof(m));
+	for (int r = 1; r < 8; r++)
+		for (int col = 1; col < 8; col++)
+			m[r * 10 + col] = !(r >= 3 && r <= 5 && col >= 3 && col <= 5);
+	outline_of(ctx, m, 10, 10, &o);
+	assert_true(fabs(ctw_contour_area(&o) - 48.5) < 1e-12);
+	ctw_free(ctx, o.xy);
+	/* two pixels touching at a corner are joined: 2 x 1/2 - 2/8 + 3/4 */
+	memset(m, 0, sizeof(m));
+	m[1 * 5 + 1] = m[2 * 5 + 2] = 1;
+	outline_of(ctx, m, 5, 5, &o);
+	assert_true(fabs(ctw_contour_area(&o) - 1.5) < 1e-12);
+	ctw_free(ctx, o.xy);
+	/* the other diagonal too */
+	memset(m, 0, sizeof(m));
+	m[1 * 5 + 2] = m[2 * 5 + 1] = 1;
+	outline_of(ctx, m, 5, 5, &o);
+	assert_true(fabs(ctw_contour_area(&o) - 1.5) < 1e-12);
+	ctw_free(ctx, o.xy);
+	/* a filled circle of 20 px: its outline vertices lie within half a pixel of the circle (the
+	 * mean distance about a quarter pixel), its area is the disc's */
+	memset(m, 0, sizeof(m));
+	circle(xy, 31.3, 30.6, 20);
+	c = poly(xy, 360);
+	ctw_contour_fill(&c, 64, 64, m, 1);
+	outline_of(ctx, m, 64, 64, &o);
+	assert_true(ctw_contour_apd(&o, &c, 1, 1) < 0.3);
+	assert_true(ctw_contour_apd(&c, &o, 1, 1) < 0.3);
+	assert_true(fabs(ctw_contour_area(&o) - PI * 400) < 0.01 * PI * 400);
+	ctw_free(ctx, o.xy);
+	ctw_ctx_free(ctx);
+}
+
+static void test_contour_apd(void **state)
+{
+	static double a[720], b[720];
+	double sq[8] = { 0, 0, 10, 0, 10, 10, 0, 10 }, pts[6] = { 5, 2, 5, -3, 13, 13 };
+	ctw_contour ca, cb, s = poly(sq, 4), p = poly(pts, 3), none = poly(NULL, 0);
+	(void)state;
+
+	/* concentric circles of 20 and 23 px on 1.5 mm pixels: 4.5 mm both ways */
+	circle(a, 50, 50, 20);
+	circle(b, 50, 50, 23);
+	ca = poly(a, 360), cb = poly(b, 360);
+	assert_true(fabs(ctw_contour_apd(&ca, &cb, 1.5, 1.5) - 4.5) < 0.01);
+	assert_true(fabs(ctw_contour_apd(&cb, &ca, 1.5, 1.5) - 4.5) < 0.01);
+	/* the perpendicular foot on an edge, an edge's end, anisotropic pixels (1 x 2 mm):
+	 * (5, 2) -> 2 px in y = 4 mm; (5, -3) -> 6 mm; (13, 13) -> the corner, sqrt(3^2 + 6^2) */
+	assert_true(fabs(ctw_contour_apd(&p, &s, 1, 2) - (4 + 6 + sqrt(45)) / 3) < 1e-12);
+	/* no points */
+	assert_true(isnan(ctw_contour_apd(&none, &s, 1, 1)));
+	assert_true(isnan(ctw_contour_apd(&p, &none, 1, 1)));
+}
+
+static void test_mask_outline_alloc_faults(void **state)
+{
+	static uint8_t m[20 * 20];
+	long n;
+	(void)state;
+
+	for (int r = 5; r < 12; r++)
+		for (int col = 4; col < 15; col++)
+			m[r * 20 + col] = 1;
+	for (n = 2;; n++) {
+		fault_alloc f;
+		ctw_ctx *ctx = fault_ctx(&f, n);
+		ctw_contour o;
+		int ret;
+		assert_non_null(ctx);
+		ret = ctw_mask_outline(ctx, m, 20, 20, &o);
+		if (ret == CTW_OK) {
+			assert_true(o.n == 36);
+			ctw_free(ctx, o.xy);
+			ctw_ctx_free(ctx);
+			assert_int_equal(f.live, 0);
+			break;
+		}
+		assert_int_equal(ret, CTW_ERR_NOMEM);
+		assert_int_equal(o.n, 0);
+		ctw_ctx_free(ctx);
+		assert_int_equal(f.live, 0);
+		assert_true(n < 20);
+	}
+}
+
 /* ---- allocation faults ------------------------------------------------------------------------ */
 
 static void test_contours_alloc_faults(void **state)
@@ -769,6 +893,9 @@ int main(void)
 		cmocka_unit_test(test_contours_self_intersection),
 		cmocka_unit_test(test_contours_pair_measure),
 		cmocka_unit_test(test_warn_strict),
+		cmocka_unit_test(test_mask_outline),
+		cmocka_unit_test(test_contour_apd),
+		cmocka_unit_test(test_mask_outline_alloc_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
