@@ -1106,6 +1106,40 @@ static int score_contour(ctw_ctx *ctx, const ctw_contour *c, const uint16_t *sli
 	return CTW_OK;
 }
 
+/* Reads a label map as CTW_U16, refusing a voxel that is not an integer 0..65535 (after the
+ * file's scaling) rather than converting it. */
+static int read_label_map(ctw_ctx *ctx, const char *path, ctw_volume **out)
+{
+	ctw_volume *raw = NULL, *v = NULL;
+	int ret;
+
+	*out = NULL;
+	if ((ret = ctw_image_read(ctx, path, 0, &raw)))
+		return ret;
+	if ((ret = ctw_volume_new(ctx, raw->dim, CTW_U16, &v)))
+		goto out;
+	memcpy(v->spacing, raw->spacing, sizeof(v->spacing));
+	memcpy(v->origin, raw->origin, sizeof(v->origin));
+	memcpy(v->direction, raw->direction, sizeof(v->direction));
+	for (int64_t n = 0, nv = ctw_volume_count(raw); n < nv; n++) {
+		double x = ctw_volume_get(raw, n);
+		if (!(x >= 0 && x <= 65535 && x == floor(x))) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+					"voxel (%lld, %lld, %lld) holds %g: a label map holds integers 0..65535",
+					(long long)(n % raw->dim[0]), (long long)(n / raw->dim[0] % raw->dim[1]),
+					(long long)(n / (raw->dim[0] * raw->dim[1])), x);
+			goto out;
+		}
+		((uint16_t *)v->data)[n] = (uint16_t)x;
+	}
+	*out = v;
+	v = NULL;
+out:
+	ctw_volume_free(ctx, raw);
+	ctw_volume_free(ctx, v);
+	return ret;
+}
+
 /* evaluate --contours: every expert contour of a phase that has a --test map, scored as the
  * MICCAI 2009 LV segmentation challenge scored (see README). */
 static int evaluate_contours(ctw_ctx *ctx, const char **vals)
@@ -1154,6 +1188,9 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		int phase = CTW_PHASE_ED;
+		/* PHASE= is a prefix without '/' or '.': "dir/a=b.nii.gz" is a path */
+		if (eq && (memchr(tok, '/', (size_t)(eq - tok)) || memchr(tok, '.', (size_t)(eq - tok))))
+			eq = NULL;
 		if (nt == MAX_TEST_MAPS) {
 			ret = ctw_error(ctx, CTW_ERR_INVALID, "evaluate", "--test takes at most %d maps", MAX_TEST_MAPS);
 			goto out;
@@ -1187,8 +1224,9 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 	if (cli_check_only)
 		goto out;
 
-	if ((ret = ctw_contours_read_dir(ctx, cdir, &cs)) || (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) ||
-	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[5], &s)) || (ret = contours_check_set(ctx, cdir, cs)))
+	if ((ret = cli_use_salt(ctx)) || (ret = ctw_contours_read_dir(ctx, cdir, &cs)) ||
+	    (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) || (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[5], &s)) ||
+	    (ret = contours_check_set(ctx, cdir, cs)))
 		goto out;
 	for (int i = 0; i < cs->n; i++) {
 		int pos, ph;
@@ -1240,7 +1278,7 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 		memcpy(grid.origin, st->origin, sizeof(grid.origin));
 		memcpy(grid.direction, st->direction, sizeof(grid.direction));
 		ctw_dicom_stack_free(ctx, st);
-		if ((ret = ctw_image_read(ctx, t[i].path, CTW_U16, &t[i].map)))
+		if ((ret = read_label_map(ctx, t[i].path, &t[i].map)))
 			goto out;
 		if (!ctw_same_grid(&grid, t[i].map, 1e-3)) {
 			const ctw_volume *v = t[i].map;
@@ -1278,6 +1316,18 @@ static int evaluate_contours(ctw_ctx *ctx, const char **vals)
 						(long long)c->instance, dicom);
 				goto out;
 			}
+		}
+		if (ctw_contour_area(c) < 1.0) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, c->path, "the polygon encloses %.3g pixels (less than one); not a contour",
+					ctw_contour_area(c));
+			goto out;
+		}
+		{
+			double x, y;
+			if (ctw_contour_self_intersects(c, &x, &y) &&
+			    (ret = ctw_warn(ctx, c->path, "the polygon crosses itself near (%.1f, %.1f): filled by the even-odd "
+					    "rule", x, y)))
+				goto out;
 		}
 	}
 	if (!n_on) {
