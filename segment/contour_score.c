@@ -1,6 +1,26 @@
 /* contour_score.c: the outline of a 2D mask as a polygon (marching squares) and the distances
  * between two contours, for scoring automatic segmentations against expert contours the way the
- * MICCAI 2009 LV segmentation challenge did (evaluate --contours). */
+ * MICCAI 2009 LV segmentation challenge did (evaluate --contours).
+ *
+ * The challenge's definitions, from its evaluation code as published (compare_contours.m by
+ * P. Radau and Y. Lu, Sunnybrook, versions 0.9 of 2009-05-11 and 1.0 of 2009-06-29, found with
+ * the project's code search; described here, not copied):
+ * - average perpendicular distance (calc_dist): for each point of the automatic contour, the
+ *   normal of the automatic contour there (from the tangent of a spline through it and its two
+ *   neighbours) is intersected with the line fitted through the expert point nearest that
+ *   normal and the expert point's two neighbours; the point's distance is the distance to that
+ *   intersection; the contour's APD is the mean over the automatic points, times the pixel
+ *   spacing. Version 1.0 has a switch to measure from the expert contour instead; the default
+ *   and version 0.9 measure from the automatic one, as here.
+ * - Dice (calc_dm): of the two polygons rasterised on the image grid (poly2mask).
+ * - a contour is good when its APD is below dist_limit (4 mm in version 0.9, a parameter in
+ *   1.0; the challenge's paper and this issue: 5 mm); good % = (automatic contours found - bad
+ *   ones) / expert contours, so a missing automatic contour counts as not good; the mean APD and
+ *   Dice are over the good contours only.
+ * Here the distance of a point is the exact distance to the nearest expert edge: the same
+ * perpendicular distance wherever the perpendicular foot lies on an edge, without the local
+ * line fit and spline tangent (which differ from it by a fraction of the point spacing on
+ * smooth contours). */
 #include "contours.h"
 
 #include <math.h>
