@@ -416,9 +416,23 @@ static void info_stacks(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *sc
 		ctw_dicom_stack *st = NULL;
 		char what[96];
 		ctw_dicom_stack_describe(scan, k, what, sizeof(what));
+		if (k) { /* the angle between its planes and the auto stack's */
+			const ctw_dicom_file *a = scan->stacks[0].series->files[0], *b = d->series->files[0];
+			double na[3], nb[3], c;
+			na[0] = a->iop[1] * a->iop[5] - a->iop[2] * a->iop[4];
+			na[1] = a->iop[2] * a->iop[3] - a->iop[0] * a->iop[5];
+			na[2] = a->iop[0] * a->iop[4] - a->iop[1] * a->iop[3];
+			nb[0] = b->iop[1] * b->iop[5] - b->iop[2] * b->iop[4];
+			nb[1] = b->iop[2] * b->iop[3] - b->iop[0] * b->iop[5];
+			nb[2] = b->iop[0] * b->iop[4] - b->iop[1] * b->iop[3];
+			c = fabs(na[0] * nb[0] + na[1] * nb[1] + na[2] * nb[2]) /
+			    sqrt((na[0] * na[0] + na[1] * na[1] + na[2] * na[2]) * (nb[0] * nb[0] + nb[1] * nb[1] + nb[2] * nb[2]));
+			if (a->has_iop && b->has_iop && isfinite(c))
+				snprintf(what + strlen(what), sizeof(what) - strlen(what), ", %.3g degrees to stack 1",
+					 acos(fmin(1.0, c)) * 57.295779513082321);
+		}
 		printf("stack %d: %s%s%s\n", k + 1, what,
-		       k ? (d->n_positions < 3 ? ", long axis or single slice" : "")
-			 : d->n_positions >= 3 ? ", short axis (auto)" : " (auto)",
+		       k ? "" : d->n_positions >= 3 ? ", short axis (auto)" : " (auto)",
 		       !k && !clear ? " (only with --stack auto: another stack has as many slices)"
 				    : !k && scan->stacks[0].n_positions < 3 ? " (only with --stack auto: under 3 slices)"
 									    : "");

@@ -421,13 +421,15 @@ static int ctw_dicom_stacks(ctw_ctx *ctx, ctw_dicom_scan *s)
 			n += g->n_positions;
 		}
 		qsort(pos, (size_t)n, sizeof(double) * 2, cmp_double);
-		d->n_positions = n;
-		for (i = 1; i < n; i++)
-			if (fabs(pos[2 * i] - pos[2 * (i - 1)]) <= SAME_POSITION_MM && d->conflict[0] < 0 &&
-			    pos[2 * i + 1] != pos[2 * (i - 1) + 1]) {
+		d->n_positions = n > 0;
+		for (i = 1; i < n; i++) {
+			int same = fabs(pos[2 * i] - pos[2 * (i - 1)]) <= SAME_POSITION_MM;
+			d->n_positions += !same;
+			if (same && d->conflict[0] < 0 && pos[2 * i + 1] != pos[2 * (i - 1) + 1]) {
 				d->conflict[0] = (int)pos[2 * (i - 1) + 1];
 				d->conflict[1] = (int)pos[2 * i + 1];
 			}
+		}
 		/* members by their first position (the series' index rides along) */
 		for (i = 0; i < d->n_members; i++) {
 			double p0;
