@@ -432,9 +432,7 @@ static int ctw_dicom_stacks(ctw_ctx *ctx, ctw_dicom_scan *s)
 		}
 		/* members by their first position (the series' index rides along) */
 		for (i = 0; i < d->n_members; i++) {
-			double p0;
-			positions(&s->series[d->members[i]], nrm, &p0);
-			pos[2 * i] = p0;
+			pos[2 * i] = dot(nrm, s->series[d->members[i]].files[0]->ipp);
 			pos[2 * i + 1] = d->members[i];
 		}
 		qsort(pos, (size_t)d->n_members, sizeof(double) * 2, cmp_double);
@@ -710,6 +708,12 @@ static int stack_geometry(ctw_ctx *ctx, const char *path, ctw_dicom_stack *st, i
 		for (c = 0; c < 3; c++)
 			off[c] = st->files[i]->ipp[c] - st->files[i - 1]->ipp[c] - d * nrm[c];
 		perp = sqrt(dot(off, off));
+		if (perp > 1e-3 * fabs(d) + 0.01 && (!same_iop(st->files[i], f0) || !same_iop(st->files[i - 1], f0)))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "slices not parallel: '%s' is offset by %.3g mm across the slice normal from the "
+					 "slice before, its plane tilted against the first slice's (a stack of series within "
+					 "1 degree of parallel); read the series apart with --series",
+					 st->files[i]->path, perp);
 		if (perp > 1e-3 * fabs(d) + 0.01 || st->files[i]->gantry_tilt != 0.0)
 			return ctw_error(ctx, CTW_ERR_FORMAT, path,
 					 "gantry tilt or sheared stack: '%s' is offset by %.3g mm across the slice "
