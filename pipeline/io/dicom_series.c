@@ -521,6 +521,7 @@ int ctw_dicom_find_stack(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *s
 			char one[96];
 			ctw_dicom_stack_describe(scan, k, one, sizeof(one));
 			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d: %s", k ? "; " : "", k + 1, one);
+			len = len < sizeof(list) ? len : sizeof(list) - 1;
 		}
 		if (k < scan->n_stacks)
 			snprintf(list + len, sizeof(list) - len, "; ...");
