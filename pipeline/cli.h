@@ -55,6 +55,8 @@ int cli_parse_u64(ctw_ctx *ctx, const char *cmd, const char *name, const char *s
 int cli_beside(ctw_ctx *ctx, const char *out, const char *ext, char **path);
 int cli_write_text(ctw_ctx *ctx, const char *path, const char *text);
 int cli_parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase);
+/* --stack auto|N: -1 for auto, N >= 1; CTW_ERR_INVALID otherwise; *stack unchanged for NULL. */
+int cli_parse_stack(ctw_ctx *ctx, const char *cmd, const char *s, int *stack);
 /* The rule that chose the last `ed` phase (ctw_dicom_ed_phase()), "" when none: run records it
  * in the stage's provenance. */
 extern char cli_phase_rule[96];

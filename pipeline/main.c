@@ -404,6 +404,72 @@ static void print_geometry(const char *ind, const int64_t dim[3], const double s
 
 static const opt info_opts[] = { { NULL, NULL, NULL, NULL } };
 
+/* Lists the stacks of parallel series (ctw_dicom_find_stack): members, slices, phases, the auto
+ * choice, the series left out and the geometry of stacks of several series. */
+static void info_stacks(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan)
+{
+	int k, i, clear = scan->n_stacks == 1 || scan->stacks[1].n_positions < scan->stacks[0].n_positions;
+	printf("stacks: %d (parallel series on one grid, stacked along the normal; --stack N, --stack auto)\n",
+	       scan->n_stacks);
+	for (k = 0; k < scan->n_stacks; k++) {
+		const ctw_dicom_stackdef *d = &scan->stacks[k];
+		ctw_dicom_stack *st = NULL;
+		char what[96];
+		ctw_dicom_stack_describe(scan, k, what, sizeof(what));
+		if (k) { /* the angle between its planes and the auto stack's */
+			const ctw_dicom_file *a = scan->stacks[0].series->files[0], *b = d->series->files[0];
+			double na[3], nb[3], c;
+			na[0] = a->iop[1] * a->iop[5] - a->iop[2] * a->iop[4];
+			na[1] = a->iop[2] * a->iop[3] - a->iop[0] * a->iop[5];
+			na[2] = a->iop[0] * a->iop[4] - a->iop[1] * a->iop[3];
+			nb[0] = b->iop[1] * b->iop[5] - b->iop[2] * b->iop[4];
+			nb[1] = b->iop[2] * b->iop[3] - b->iop[0] * b->iop[5];
+			nb[2] = b->iop[0] * b->iop[4] - b->iop[1] * b->iop[3];
+			c = fabs(na[0] * nb[0] + na[1] * nb[1] + na[2] * nb[2]) /
+			    sqrt((na[0] * na[0] + na[1] * na[1] + na[2] * na[2]) * (nb[0] * nb[0] + nb[1] * nb[1] + nb[2] * nb[2]));
+			if (a->has_iop && b->has_iop && isfinite(c))
+				snprintf(what + strlen(what), sizeof(what) - strlen(what), ", %.3g degrees to stack 1",
+					 acos(fmin(1.0, c)) * 57.295779513082321);
+		}
+		printf("stack %d: %s%s%s\n", k + 1, what,
+		       k ? "" : d->n_positions >= 3 ? ", short axis (auto)" : " (auto)",
+		       !k && !clear ? " (only with --stack auto: another stack has as many slices)"
+				    : !k && scan->stacks[0].n_positions < 3 ? " (only with --stack auto: under 3 slices)"
+									    : "");
+		if (d->n_members > 1) {
+			printf("  series:");
+			for (i = 0; i < d->n_members; i++)
+				printf(" %d", d->members[i] + 1);
+			printf("\n");
+		}
+		for (i = 0; i < scan->n_series; i++)
+			if (scan->left_out[i] == k + 1)
+				printf("  left out: series %d (parallel, same grid, but %d phases, not %d)\n", i + 1,
+				       scan->series[i].n_phases, d->n_phases);
+		if (d->conflict[0] >= 0) {
+			printf("  problem: series %d and %d image the same slice position; read one with --series\n",
+			       d->conflict[0] + 1, d->conflict[1] + 1);
+			continue;
+		}
+		if (d->n_members == 1)
+			continue;
+		if (d->tilted)
+			printf("  note: the series are within 1 degree of parallel, not exactly; stacked on the first's grid\n");
+		if (ctw_dicom_stack_build(ctx, path, d->series, 1, 2, &st)) {
+			printf("  problem: %s\n", ctw_errmsg(ctx));
+			ctw_clear_error(ctx);
+			continue;
+		}
+		print_geometry("  ", st->dim, st->spacing, st->origin, st->direction);
+		if (st->uneven)
+			printf("  slice spacing: %.10g mm (uneven: %.6g to %.6g mm between positions; --allow-gaps "
+			       "resamples to this)\n", st->spacing[2], st->min_step, st->max_step);
+		else
+			printf("  slice spacing: %.10g mm\n", st->spacing[2]);
+		ctw_dicom_stack_free(ctx, st);
+	}
+}
+
 /* Lists every series of a DICOM directory: never a name, ID, date or UID (DESIGN.md §7). */
 static int info_dicom(ctw_ctx *ctx, const char *path)
 {
@@ -454,6 +520,7 @@ static int info_dicom(ctw_ctx *ctx, const char *path)
 		printf("  pixel type: %s\n", ctw_dtype_name(st->dtype));
 		ctw_dicom_stack_free(ctx, st);
 	}
+	info_stacks(ctx, path, scan);
 	printf("frame: LPS mm (direction row-major, columns are the i, j, k axes)\n");
 	ctw_dicom_scan_free(ctx, scan);
 	return CTW_OK;
@@ -544,11 +611,31 @@ int cli_parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
 	return CTW_OK;
 }
 
+int cli_parse_stack(ctw_ctx *ctx, const char *cmd, const char *s, int *stack)
+{
+	uint64_t n;
+	if (!s)
+		return CTW_OK;
+	if (!strcmp(s, "auto")) {
+		*stack = -1;
+		return CTW_OK;
+	}
+	if (cli_parse_u64(ctx, cmd, "--stack", s, &n) || n < 1 || n > 100000) {
+		ctw_clear_error(ctx);
+		return ctw_error(ctx, CTW_ERR_INVALID, cmd, "--stack must be a stack number (1, 2, ... as `info` lists "
+				 "them) or auto, not '%s'", s);
+	}
+	*stack = (int)n;
+	return CTW_OK;
+}
+
 static const opt convert_opts[] = {
 	{ "-o|--output", "OUT.nii.gz", NULL, "output NIfTI file (required); OUT.json gets the study record" },
 	{ "--series", "S", NULL, "DICOM series: its number or id as `info` lists it, or its UID" },
 	{ "--phase", "N|ed", NULL, "cine phase, 1-based in TriggerTime order; ed = the smallest trigger time" },
 	{ "--allow-gaps", NULL, NULL, "resample unevenly spaced slices to the smallest spacing" },
+	{ "--stack", "auto|N", NULL, "DICOM stack of parallel series (one series per slice) as `info` lists\n"
+				    "                           them; auto: the most slice positions (short axis)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -568,11 +655,16 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		return ret;
 	ro.series = vals[1];
 	ro.allow_gaps = vals[3] != NULL;
-	if ((ret = cli_parse_phase(ctx, "convert", vals[2], &ro.phase)) || (ret = cli_use_salt(ctx)))
+	if ((ret = cli_parse_phase(ctx, "convert", vals[2], &ro.phase)) ||
+	    (ret = cli_parse_stack(ctx, "convert", vals[4], &ro.stack)))
 		return ret;
-	if ((vals[2] || vals[1]) && !ctw_is_dir(argv[0]) && !ctw_is_dicom_file(argv[0]))
+	if (vals[1] && vals[4])
+		return ctw_error(ctx, CTW_ERR_INVALID, "convert", "give --series or --stack, not both");
+	if ((ret = cli_use_salt(ctx)))
+		return ret;
+	if ((vals[2] || vals[1] || vals[4]) && !ctw_is_dir(argv[0]) && !ctw_is_dicom_file(argv[0]))
 		return ctw_error(ctx, CTW_ERR_FORMAT, argv[0], "%s applies to DICOM input only, and this is an image file; "
-				 "leave it out", vals[2] ? "--phase" : "--series");
+				 "leave it out", vals[2] ? "--phase" : vals[1] ? "--series" : "--stack");
 	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = cli_beside(ctx, out, "json", &json)) ||
 	    (ret = ctw_image_write_nifti(ctx, v, out)))
 		goto out;
@@ -603,6 +695,7 @@ static const opt contours_opts[] = {
 	{ "--phase", "N|ed", "ed", "phase to rasterise; ed = the largest LV blood volume (endocardial contours)" },
 	{ "--series", "S", NULL, "DICOM series, when the directory holds several" },
 	{ "-o|--output", "LABELS.nii.gz", NULL, "output label map: 1 LV blood, 2 LV myocardium (required)" },
+	{ "--stack", "auto|N", NULL, "DICOM stack of parallel series (one series per slice), as `info` lists them" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -779,7 +872,7 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	ctw_contour_set *cs = NULL;
 	ctw_volume *v = NULL;
 	const char *dicom = vals[0], *cdir = vals[1], *out = vals[4];
-	int phase = CTW_PHASE_ED, ret, i, used = 0, other_phase = 0;
+	int phase = CTW_PHASE_ED, ret, i, used = 0, other_phase = 0, stack = 0, number;
 
 	(void)argc;
 	(void)argv;
@@ -787,11 +880,16 @@ static int cmd_contours(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "--dicom, --contours and -o are required");
 	if ((ret = check_nifti_out(ctx, "contours", out)))
 		return ret;
-	if ((ret = cli_parse_phase(ctx, "contours", vals[2], &phase)) || cli_check_only)
+	if ((ret = cli_parse_phase(ctx, "contours", vals[2], &phase)) ||
+	    (ret = cli_parse_stack(ctx, "contours", vals[5], &stack)))
 		return ret;
+	if (vals[3] && vals[5])
+		return ctw_error(ctx, CTW_ERR_INVALID, "contours", "give --series or --stack, not both");
+	if (cli_check_only)
+		return CTW_OK;
 	if ((ret = cli_use_salt(ctx)) ||
 	    (ret = ctw_contours_read_dir(ctx, cdir, &cs)) || (ret = ctw_dicom_scan_dir(ctx, dicom, &scan)) ||
-	    (ret = ctw_dicom_find_series(ctx, dicom, scan, vals[3], &s)))
+	    (ret = ctw_dicom_find_stack(ctx, dicom, scan, vals[3], stack, &s, &number)))
 		goto out;
 	if ((ret = contours_check_set(ctx, cdir, cs)))
 		goto out;
@@ -908,6 +1006,7 @@ static const opt segment_opts[] = {
 	{ "--no-separate", NULL, NULL, "no wall where LV and RV blood pools touch" },
 	{ "--no-base-plane", NULL, NULL, "no base plane and no cut (lv, biv)" },
 	{ "-o|--output", "OUT.nii.gz", NULL, "the cleaned canonical map (required); OUT.log lists every change" },
+	{ "--stack", "auto|N", NULL, "the stack of parallel series (one series per slice) of a DICOM --image" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -959,14 +1058,18 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if ((ret = cli_parse_phase(ctx, "segment", vals[1], &ro.phase)))
 		return ret;
 	ro.series = vals[2];
-	if ((vals[1] || vals[2]) && !vals[0])
+	if ((ret = cli_parse_stack(ctx, "segment", vals[17], &ro.stack)))
+		return ret;
+	if (vals[2] && vals[17])
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "give --series or --stack, not both");
+	if ((vals[1] || vals[2] || vals[17]) && !vals[0])
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "%s selects from a DICOM --image; give --image",
-				 vals[1] ? "--phase" : "--series");
+				 vals[1] ? "--phase" : vals[2] ? "--series" : "--stack");
 	if (cli_check_only)
 		return CTW_OK;
-	if ((vals[1] || vals[2]) && !ctw_is_dir(vals[0]) && !ctw_is_dicom_file(vals[0]))
+	if ((vals[1] || vals[2] || vals[17]) && !ctw_is_dir(vals[0]) && !ctw_is_dicom_file(vals[0]))
 		return ctw_error(ctx, CTW_ERR_FORMAT, vals[0], "%s applies to DICOM input only, and this is an image file; "
-				 "leave it out", vals[1] ? "--phase" : "--series");
+				 "leave it out", vals[1] ? "--phase" : vals[2] ? "--series" : "--stack");
 	if (vals[0]) { /* only the image's grid is needed */
 		if ((ret = ctw_image_read_info(ctx, vals[0], &ro, &info)))
 			return ret;

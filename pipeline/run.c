@@ -1048,7 +1048,7 @@ int cli_cmd_verify(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 typedef struct run_spec {
 	char id[80];
 	char *phantom;                  /* lv | biv: the built-in phantom as input */
-	char *image, *series, *phase, *labels, *preset, *map, *contours;
+	char *image, *series, *stack, *phase, *labels, *preset, *map, *contours;
 	char *model;
 	strv phantom_args, seg_args, mesh_args, fib_args;
 	int phantom_line, seg_line, mesh_line, fib_line; /* of those elements in the case file */
@@ -1058,7 +1058,7 @@ typedef struct run_spec {
 
 static void spec_free(ctw_ctx *ctx, run_spec *s)
 {
-	char **p[] = { &s->phantom, &s->image, &s->series, &s->phase, &s->labels, &s->preset, &s->map, &s->contours,
+	char **p[] = { &s->phantom, &s->image, &s->series, &s->stack, &s->phase, &s->labels, &s->preset, &s->map, &s->contours,
 		       &s->model, &s->formats };
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
 		ctw_free(ctx, *p[i]);
@@ -1174,7 +1174,7 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 		const char *name = (const char *)n->name;
 		if (!strcmp(name, "input")) {
 			for (xmlNodePtr c = n->children; c && !ret; c = c->next) {
-				char *a = NULL, *b = NULL, *d = NULL;
+				char *a = NULL, *b = NULL, *d = NULL, *e = NULL;
 				if (c->type != XML_ELEMENT_NODE)
 					continue;
 				if (!strcmp((const char *)c->name, "phantom")) {
@@ -1184,9 +1184,10 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 					if (!ret)
 						ret = attrs_to_args(ctx, c, &s->phantom_args, "kind");
 				} else if (!strcmp((const char *)c->name, "image")) {
-					a = attr(c, "path"), b = attr(c, "series"), d = attr(c, "phase");
+					a = attr(c, "path"), b = attr(c, "series"), d = attr(c, "phase"), e = attr(c, "stack");
 					s->image_line = (int)xmlGetLineNo(c);
-					if (!(ret = case_path(ctx, path, a, &s->image)) && !(ret = set_str(ctx, &s->series, b)))
+					if (!(ret = case_path(ctx, path, a, &s->image)) && !(ret = set_str(ctx, &s->series, b)) &&
+					    !(ret = set_str(ctx, &s->stack, e)))
 						ret = set_str(ctx, &s->phase, d);
 				} else if (!strcmp((const char *)c->name, "labels")) {
 					a = attr(c, "path"), b = attr(c, "preset"), d = attr(c, "map");
@@ -1201,6 +1202,7 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 				xmlFree(a);
 				xmlFree(b);
 				xmlFree(d);
+				xmlFree(e);
 			}
 		} else if (!strcmp(name, "model")) {
 			xmlChar *v = xmlNodeGetContent(n);
@@ -1457,6 +1459,8 @@ const opt cli_run_opts[] = {
 	{ "--from", "STAGE", NULL, "redo from this stage: input, segment, mesh, fibers, export" },
 	{ "-o|--output", "OUT", NULL, "output directory: OUT/<case-id>/ is the package (required)" },
 	{ "--series", "S", NULL, "DICOM series, when the image directory holds several" },
+	{ "--stack", "auto|N", NULL, "DICOM stack of parallel series (one series per slice) as `info` lists them;\n"
+	  "                           auto: the most slice positions (the short axis)" },
 	/* the stages' own options (see stage_opt): 'cardiotwin <stage> --help' describes them */
 	{ "--spacing", "MM", NULL, "phantom: voxel size" },
 	{ "--noise", "SD", NULL, "phantom: noise in HU" },
@@ -1559,6 +1563,13 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	}
 	if (vals[12] && (ret = set_str(ctx, &sp.series, vals[12])))
 		goto out;
+	if (vals[13] && (ret = set_str(ctx, &sp.stack, vals[13])))
+		goto out;
+	/* one of them on the command line wins over the other from the case file */
+	if (vals[12] && !vals[13] && (ret = set_str(ctx, &sp.stack, NULL)))
+		goto out;
+	if (vals[13] && !vals[12] && (ret = set_str(ctx, &sp.series, NULL)))
+		goto out;
 	/* the stages' options given to run: after the case file's, so they win */
 	for (int k = 8; cli_run_opts[k].name; k++) {
 		int st = -1;
@@ -1584,10 +1595,27 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		goto out;
 	/* --phase and --series pick the stack of a DICOM image, whichever stage reads it (contours,
 	 * or segment with a label map) */
-	if ((sp.phase || sp.series) && !sp.image) {
-		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "%s selects from a DICOM --image; %s", sp.phase ? "--phase" : "--series",
+	if ((sp.phase || sp.series || sp.stack) && !sp.image) {
+		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "%s selects from a DICOM --image; %s",
+				sp.phase ? "--phase" : sp.series ? "--series" : "--stack",
 				sp.phantom ? "a phantom has one phase and one series" : "give --image");
 		goto out;
+	}
+	if (sp.stack) {
+		int sk;
+		if ((ret = cli_parse_stack(ctx, "run", sp.stack, &sk))) {
+			if (rs.casefile && !vals[13]) /* the case file's stack: exit 2 naming it */
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, rs.casefile, "line %d: stack '%s' is not a stack number (1, 2, ...) or auto",
+						sp.image_line, sp.stack);
+			goto out;
+		}
+		if (sp.series) {
+			ret = rs.casefile && !vals[12]
+				      ? ctw_error(ctx, CTW_ERR_FORMAT, rs.casefile, "line %d: series and stack both given; give one",
+						  sp.image_line)
+				      : ctw_error(ctx, CTW_ERR_INVALID, "run", "give --series or --stack, not both");
+			goto out;
+		}
 	}
 	if (sp.phase) {
 		int ph;
@@ -1598,9 +1626,9 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			goto out;
 		}
 	}
-	if ((sp.phase || sp.series) && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)) {
+	if ((sp.phase || sp.series || sp.stack) && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)) {
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, sp.image, "%s applies to DICOM input only, and this is an image file; leave it out",
-				sp.phase ? "--phase" : "--series");
+				sp.phase ? "--phase" : sp.series ? "--series" : "--stack");
 		goto out;
 	}
 	if (vals[10] && (rs.from = stage_index(vals[10])) < 0) {
@@ -1643,7 +1671,8 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 					"work/input/labels.nii.gz", NULL, 0 };
 		if ((ret = add2(ctx, &plan[0].args, "--dicom", sp.image)) || (ret = add2(ctx, &plan[0].args, "--contours", sp.contours)) ||
 		    (ret = add2(ctx, &plan[0].args, "--phase", sp.phase ? sp.phase : "ed")) || (ret = add2(ctx, &plan[0].args, "-o", raw)) ||
-		    (sp.series && (ret = add2(ctx, &plan[0].args, "--series", sp.series))))
+		    (sp.series && (ret = add2(ctx, &plan[0].args, "--series", sp.series))) ||
+		    (sp.stack && (ret = add2(ctx, &plan[0].args, "--stack", sp.stack))))
 			goto out;
 		seg_labels = raw, seg_image = NULL, seg_preset = "canonical"; /* on the phase's grid already */
 	}
@@ -1655,6 +1684,7 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if ((ret = add2(ctx, &plan[1].args, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &plan[1].args, "--image", seg_image))) ||
 	    (seg_dicom && (ret = add2(ctx, &plan[1].args, "--phase", sp.phase ? sp.phase : "ed"))) ||
 	    (seg_dicom && sp.series && (ret = add2(ctx, &plan[1].args, "--series", sp.series))) ||
+	    (seg_dicom && sp.stack && (ret = add2(ctx, &plan[1].args, "--stack", sp.stack))) ||
 	    (ret = add2(ctx, &plan[1].args, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
 	    (ret = add2(ctx, &plan[1].args, "--model", sp.model)) || (ret = add2(ctx, &plan[1].args, "-o", labels)))
 		goto out;

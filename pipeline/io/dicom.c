@@ -521,6 +521,12 @@ void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s)
 	ctw_free(ctx, s->damaged);
 	for (i = 0; s->series && i < s->n_series; i++)
 		ctw_free(ctx, s->series[i].files);
+	for (i = 0; s->stacks && i < s->n_stacks; i++) {
+		ctw_free(ctx, s->stacks[i].members);
+		ctw_free(ctx, s->stacks[i].merged.files);
+	}
+	ctw_free(ctx, s->stacks);
+	ctw_free(ctx, s->left_out);
 	ctw_free(ctx, s->series);
 	ctw_free(ctx, s->files);
 	ctw_free(ctx, s);

@@ -55,6 +55,19 @@ typedef struct ctw_dicom_series {
 	int uid_derived;           /* no SeriesInstanceUID: uid is a key of other attributes  */
 } ctw_dicom_series;
 
+/* A stack: series with parallel planes (row and column cosines within 1 degree) and matching
+ * grids (rows, columns, pixel spacing within 1e-3 mm, phase count), one study; a series that
+ * joins no other is a stack of its own. */
+typedef struct ctw_dicom_stackdef {
+	int n_members;
+	int *members;              /* indices into scan->series, by slice position             */
+	ctw_dicom_series merged;   /* several members: all their files as one series          */
+	const ctw_dicom_series *series; /* what stacks are built from: the member or &merged  */
+	int n_positions, n_phases, n_images;
+	int conflict[2];           /* two members imaging one slice position, or -1, -1       */
+	int tilted;                /* members not exactly parallel (within 1 degree)          */
+} ctw_dicom_stackdef;
+
 typedef struct ctw_dicom_scan {
 	int n_files;               /* readable DICOM image files                              */
 	ctw_dicom_file *files;
@@ -63,6 +76,11 @@ typedef struct ctw_dicom_scan {
 	ctw_dicom_damaged *damaged; /* those files (n_skipped_corrupt of them)                */
 	int n_series;
 	ctw_dicom_series *series;  /* most files first                                        */
+	int n_stacks;
+	ctw_dicom_stackdef *stacks; /* most slice positions first, then most images, then the
+				     * lowest series number: stacks[0] is the `auto` choice   */
+	int *left_out;             /* per series: parallel to stack k (1-based) and on its grid
+				    * but with another phase count; 0 when not               */
 } ctw_dicom_scan;
 
 /* Parses a DICOM file held in buf[0..n): 1 for an image (fills *f, path NULL), 0 for data that
@@ -84,6 +102,19 @@ CTW_API void ctw_dicom_scan_free(ctw_ctx *ctx, ctw_dicom_scan *s);
  * there is none or the choice is ambiguous. */
 CTW_API int ctw_dicom_find_series(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan,
 				  const char *sel, const ctw_dicom_series **out);
+
+/* The series to build from, by opts-like selectors: sel as ctw_dicom_find_series() (NULL: none),
+ * stack 0 (none), -1 (auto: stacks[0]) or N (1-based). With neither and several series, the
+ * auto stack when it is unambiguous (at least 3 slice positions, more than any other stack),
+ * else CTW_ERR_FORMAT listing the stacks. A stack whose members image
+ * one position twice: CTW_ERR_FORMAT naming both series. Both given: CTW_ERR_INVALID. *number receives the stack number
+ * (0 for --series). */
+CTW_API int ctw_dicom_find_stack(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan,
+				 const char *sel, int stack, const ctw_dicom_series **out, int *number);
+
+/* One line describing stack k (0-based) for info and messages: "12 series, 12 slices x 20
+ * phases". */
+CTW_API void ctw_dicom_stack_describe(const ctw_dicom_scan *scan, int k, char *buf, size_t cap);
 
 /* Public id of a series: the first 12 hex digits of its keyed hash, HMAC-SHA256(salt,
  * SeriesInstanceUID), or, for files without one, HMAC-SHA256(salt, a key of stable attributes:

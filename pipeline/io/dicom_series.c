@@ -161,6 +161,8 @@ static void group_key(const ctw_dicom_file *f, char key[65])
 	snprintf(key, 65, "~%.63s", hex);
 }
 
+static int ctw_dicom_stacks(ctw_ctx *ctx, ctw_dicom_scan *s);
+
 int ctw_dicom_group(ctw_ctx *ctx, ctw_dicom_scan *s)
 {
 	int i, j, ret;
@@ -205,7 +207,7 @@ int ctw_dicom_group(ctw_ctx *ctx, ctw_dicom_scan *s)
 	}
 	ctw_free(ctx, keys);
 	qsort(s->series, (size_t)s->n_series, sizeof(*s->series), by_size);
-	return CTW_OK;
+	return ctw_dicom_stacks(ctx, s);
 }
 
 static void keyed_hash(ctw_ctx *ctx, const char *text, char hex[65])
@@ -282,6 +284,275 @@ int ctw_dicom_find_series(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *
 				 "no series '%s' (give a number 1..%d, an id or a UID; cardiotwin info '%s' lists them)",
 				 sel, scan->n_series, path);
 	*out = &scan->series[found];
+	return CTW_OK;
+}
+
+/* ---- stacks: series with parallel planes and one grid, stacked along their normal ---- */
+
+#define PARALLEL_COS 0.99984769515639124 /* cos(1 degree) */
+#define SAME_SPACING_MM 1e-3
+
+/* A series that can join a stack of several: one orientation, every image placed. */
+static int stackable(const ctw_dicom_series *g)
+{
+	if (g->n_orientations != 1 || !g->files[0]->has_iop || !g->phases_regular)
+		return 0;
+	for (int i = 0; i < g->n_files; i++)
+		if (!g->files[i]->has_ipp)
+			return 0;
+	return 1;
+}
+
+/* 1 when b's planes are parallel to a's and on the same grid (phases apart). */
+static int same_grid(const ctw_dicom_series *a, const ctw_dicom_series *b)
+{
+	const ctw_dicom_file *x = a->files[0], *y = b->files[0];
+	return x->rows == y->rows && x->cols == y->cols && x->has_spacing && y->has_spacing &&
+	       fabs(x->pixel_spacing[0] - y->pixel_spacing[0]) <= SAME_SPACING_MM &&
+	       fabs(x->pixel_spacing[1] - y->pixel_spacing[1]) <= SAME_SPACING_MM &&
+	       dot(x->iop, y->iop) >= PARALLEL_COS && dot(x->iop + 3, y->iop + 3) >= PARALLEL_COS &&
+	       !strcmp(x->study_uid, y->study_uid);
+}
+
+/* Position of every slice of series g along normal nrm, ascending (n_positions values). */
+static void positions(const ctw_dicom_series *g, const double nrm[3], double *out)
+{
+	int i, k = 0;
+	for (i = 0; i < g->n_files; i++)
+		if (i == 0 || !same_position(g->files[i], g->files[i - 1]))
+			out[k++] = dot(nrm, g->files[i]->ipp);
+}
+
+static int lowest_member(const ctw_dicom_stackdef *d)
+{
+	int m = d->members[0];
+	for (int i = 1; i < d->n_members; i++)
+		m = d->members[i] < m ? d->members[i] : m;
+	return m;
+}
+
+static int stack_order(const void *a, const void *b)
+{
+	const ctw_dicom_stackdef *x = a, *y = b;
+	if (x->n_positions != y->n_positions)
+		return y->n_positions - x->n_positions;
+	if (x->n_images != y->n_images)
+		return y->n_images - x->n_images;
+	return lowest_member(x) - lowest_member(y);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int ctw_dicom_stacks(ctw_ctx *ctx, ctw_dicom_scan *s)
+{
+	int i, j, k, ret;
+	int *group = ctw_calloc(ctx, (size_t)(s->n_series ? s->n_series : 1), sizeof(int));
+	double *pos = NULL, nrm[3];
+
+	s->left_out = ctw_calloc(ctx, (size_t)(s->n_series ? s->n_series : 1), sizeof(int));
+	s->stacks = ctw_calloc(ctx, (size_t)(s->n_series ? s->n_series : 1), sizeof(*s->stacks));
+	if (!group || !s->left_out || !s->stacks) {
+		ctw_free(ctx, group);
+		return CTW_ERR_NOMEM;
+	}
+	/* group[i]: the stack (0-based, before sorting) series i joins */
+	for (i = 0; i < s->n_series; i++) {
+		const ctw_dicom_series *g = &s->series[i];
+		group[i] = -1;
+		for (k = 0; k < s->n_stacks && stackable(g); k++) {
+			const ctw_dicom_series *r = &s->series[s->stacks[k].members[0]];
+			if (!stackable(r) || !same_grid(r, g))
+				continue;
+			if (r->n_phases != g->n_phases) {
+				s->left_out[i] = k + 1; /* renumbered below */
+				continue;
+			}
+			group[i] = k;
+			break;
+		}
+		if (group[i] >= 0)
+			s->left_out[i] = 0;
+		if (group[i] < 0) {
+			ctw_dicom_stackdef *d = &s->stacks[s->n_stacks];
+			d->members = ctw_calloc(ctx, (size_t)s->n_series, sizeof(int));
+			if (!d->members) {
+				ctw_free(ctx, group);
+				return CTW_ERR_NOMEM;
+			}
+			d->conflict[0] = d->conflict[1] = -1;
+			group[i] = s->n_stacks++;
+		}
+		{
+			ctw_dicom_stackdef *d = &s->stacks[group[i]];
+			d->members[d->n_members++] = i;
+			d->n_images += g->n_files;
+			d->n_phases = g->n_phases;
+		}
+	}
+	ctw_free(ctx, group);
+	for (k = 0; k < s->n_stacks; k++) {
+		ctw_dicom_stackdef *d = &s->stacks[k];
+		const ctw_dicom_series *r = &s->series[d->members[0]];
+		int n = 0;
+		if (d->n_members == 1) {
+			d->series = r;
+			d->n_positions = r->n_positions;
+			continue;
+		}
+		/* positions of all members along the first's normal: distinct, else a conflict */
+		cross(r->files[0]->iop, r->files[0]->iop + 3, nrm);
+		for (i = 0; i < d->n_members; i++)
+			n += s->series[d->members[i]].n_positions;
+		pos = ctw_calloc(ctx, (size_t)n, sizeof(double) * 2);
+		if (!pos)
+			return CTW_ERR_NOMEM;
+		n = 0;
+		for (i = 0; i < d->n_members; i++) {
+			const ctw_dicom_series *g = &s->series[d->members[i]];
+			positions(g, nrm, pos + 2 * n);
+			for (j = g->n_positions - 1; j >= 0; j--) { /* spread to (position, member) pairs */
+				pos[2 * (n + j)] = pos[2 * n + j];
+				pos[2 * (n + j) + 1] = d->members[i];
+			}
+			n += g->n_positions;
+		}
+		qsort(pos, (size_t)n, sizeof(double) * 2, cmp_double);
+		d->n_positions = n > 0;
+		for (i = 1; i < n; i++) {
+			int same = fabs(pos[2 * i] - pos[2 * (i - 1)]) <= SAME_POSITION_MM;
+			d->n_positions += !same;
+			if (same && d->conflict[0] < 0 && pos[2 * i + 1] != pos[2 * (i - 1) + 1]) {
+				d->conflict[0] = (int)pos[2 * (i - 1) + 1];
+				d->conflict[1] = (int)pos[2 * i + 1];
+			}
+		}
+		/* members by their first position (the series' index rides along) */
+		for (i = 0; i < d->n_members; i++) {
+			pos[2 * i] = dot(nrm, s->series[d->members[i]].files[0]->ipp);
+			pos[2 * i + 1] = d->members[i];
+		}
+		qsort(pos, (size_t)d->n_members, sizeof(double) * 2, cmp_double);
+		for (i = 0; i < d->n_members; i++)
+			d->members[i] = (int)pos[2 * i + 1];
+		ctw_free(ctx, pos);
+		pos = NULL;
+		/* the merged series: every member's files, organised as one series */
+		{
+			ctw_dicom_series *m = &d->merged;
+			const ctw_dicom_series *first = &s->series[d->members[0]];
+			memcpy(m->uid, first->uid, sizeof(m->uid));
+			m->uid_derived = first->uid_derived;
+			m->n_files = d->n_images;
+			m->files = ctw_calloc(ctx, (size_t)m->n_files, sizeof(*m->files));
+			if (!m->files)
+				return CTW_ERR_NOMEM;
+			n = 0;
+			for (i = 0; i < d->n_members; i++) {
+				const ctw_dicom_series *g = &s->series[d->members[i]];
+				for (j = 0; j < g->n_files; j++)
+					m->files[n++] = g->files[j];
+				if (!m->damaged)
+					m->damaged = g->damaged;
+				d->tilted |= !same_iop(g->files[0], first->files[0]);
+			}
+			if ((ret = organise(ctx, m)))
+				return ret;
+			if (d->tilted)
+				m->n_orientations = 1; /* within 1 degree: stacked on the first's grid */
+			d->series = m;
+		}
+	}
+	/* sort; left_out[] refers to stacks by their first member until renumbered */
+	for (i = 0; i < s->n_series; i++)
+		if (s->left_out[i])
+			s->left_out[i] = -1 - s->stacks[s->left_out[i] - 1].members[0];
+	qsort(s->stacks, (size_t)s->n_stacks, sizeof(*s->stacks), stack_order);
+	for (i = 0; i < s->n_series; i++)
+		for (k = 0; s->left_out[i] < 0 && k < s->n_stacks; k++)
+			for (j = 0; j < s->stacks[k].n_members; j++)
+				if (s->stacks[k].members[j] == -1 - s->left_out[i])
+					s->left_out[i] = k + 1;
+	/* a stack's merged series moved with it: point again */
+	for (k = 0; k < s->n_stacks; k++)
+		if (s->stacks[k].n_members > 1)
+			s->stacks[k].series = &s->stacks[k].merged;
+	return CTW_OK;
+}
+
+void ctw_dicom_stack_describe(const ctw_dicom_scan *scan, int k, char *buf, size_t cap)
+{
+	const ctw_dicom_stackdef *d = &scan->stacks[k];
+	if (d->n_members > 1)
+		snprintf(buf, cap, "%d series, %d slices x %d phases", d->n_members, d->n_positions, d->n_phases);
+	else
+		snprintf(buf, cap, "series %d, %d slice%s x %d phase%s", d->members[0] + 1, d->n_positions,
+			 d->n_positions == 1 ? "" : "s", d->n_phases, d->n_phases == 1 ? "" : "s");
+}
+
+/* The auto stack when it is unambiguous: at least 3 positions and more than any other stack. */
+static int auto_unambiguous(const ctw_dicom_scan *scan)
+{
+	return scan->n_stacks >= 1 && scan->stacks[0].n_positions >= 3 &&
+	       (scan->n_stacks == 1 || scan->stacks[1].n_positions < scan->stacks[0].n_positions);
+}
+
+int ctw_dicom_find_stack(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan, const char *sel,
+			 int stack, const ctw_dicom_series **out, int *number)
+{
+	const ctw_dicom_stackdef *d;
+	char list[400];
+	size_t len = 0;
+	int k;
+
+	*out = NULL;
+	*number = 0;
+	if (sel && stack)
+		return ctw_error(ctx, CTW_ERR_INVALID, path, "--series and --stack both given; give one");
+	if (sel || (!stack && scan->n_series <= 1))
+		return ctw_dicom_find_series(ctx, path, scan, sel, out);
+	if (scan->n_stacks == 0)
+		return ctw_dicom_find_series(ctx, path, scan, NULL, out); /* the "none found" message */
+	if (!stack && !auto_unambiguous(scan)) {
+		for (k = 0; k < scan->n_stacks && len + 80 < sizeof(list); k++) {
+			char one[96];
+			ctw_dicom_stack_describe(scan, k, one, sizeof(one));
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d: %s", k ? "; " : "", k + 1, one);
+			len = len < sizeof(list) ? len : sizeof(list) - 1;
+		}
+		if (k < scan->n_stacks)
+			snprintf(list + len, sizeof(list) - len, "; ...");
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "%d series in %d stacks and no clear short-axis stack (stacks %s); choose one with "
+				 "--stack N or --series (cardiotwin info '%s' lists them)",
+				 scan->n_series, scan->n_stacks, list, path);
+	}
+	if (stack > scan->n_stacks)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "no stack %d: there %s %d (cardiotwin info '%s' lists them)",
+				 stack, scan->n_stacks == 1 ? "is" : "are", scan->n_stacks, path);
+	k = stack > 0 ? stack - 1 : 0;
+	d = &scan->stacks[k];
+	if (d->conflict[0] >= 0) {
+		char a[13], b[13];
+		ctw_dicom_series_id(ctx, &scan->series[d->conflict[0]], a);
+		ctw_dicom_series_id(ctx, &scan->series[d->conflict[1]], b);
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "series %d (id %s) and series %d (id %s) of stack %d image the same slice position; "
+				 "remove one, or read one with --series",
+				 d->conflict[0] + 1, a, d->conflict[1] + 1, b, k + 1);
+	}
+	if (d->tilted)
+		ctw_log(ctx, CTW_LOG_WARN, path,
+			"the series of stack %d are not exactly parallel (within 1 degree): stacked on the grid of "
+			"the first", k + 1);
+	if (stack <= 0)
+		ctw_log(ctx, CTW_LOG_INFO, path, "stack %d of %d chosen (auto: the most slice positions, %d)", k + 1,
+			scan->n_stacks, d->n_positions);
+	*out = d->series;
+	*number = k + 1;
 	return CTW_OK;
 }
 
@@ -438,6 +709,12 @@ static int stack_geometry(ctw_ctx *ctx, const char *path, ctw_dicom_stack *st, i
 		for (c = 0; c < 3; c++)
 			off[c] = st->files[i]->ipp[c] - st->files[i - 1]->ipp[c] - d * nrm[c];
 		perp = sqrt(dot(off, off));
+		if (perp > 1e-3 * fabs(d) + 0.01 && (!same_iop(st->files[i], f0) || !same_iop(st->files[i - 1], f0)))
+			return ctw_error(ctx, CTW_ERR_FORMAT, path,
+					 "slices not parallel: '%s' is offset by %.3g mm across the slice normal from the "
+					 "slice before, its plane tilted against the first slice's (a stack of series within "
+					 "1 degree of parallel); read the series apart with --series",
+					 st->files[i]->path, perp);
 		if (perp > 1e-3 * fabs(d) + 0.01 || st->files[i]->gantry_tilt != 0.0)
 			return ctw_error(ctx, CTW_ERR_FORMAT, path,
 					 "gantry tilt or sheared stack: '%s' is offset by %.3g mm across the slice "

@@ -51,14 +51,15 @@ static void use_exact_geometry(ctw_ctx *ctx, const char *path, const ctw_nifti_e
 /* The stack of a DICOM directory (or single DICOM file) that opts select. On success *scan and
  * *stack are new (the stack borrows from the scan); free both. */
 static int dicom_stack(ctw_ctx *ctx, const char *path, const ctw_read_opts *o, ctw_dicom_scan **scan,
-		       const ctw_dicom_series **series, ctw_dicom_stack **stack)
+		       const ctw_dicom_series **series, ctw_dicom_stack **stack, int *number)
 {
 	int ret;
 
 	*stack = NULL;
+	*number = 0;
 	ret = ctw_dicom_scan_dir(ctx, path, scan);
 	if (!ret)
-		ret = ctw_dicom_find_series(ctx, path, *scan, o->series, series);
+		ret = ctw_dicom_find_stack(ctx, path, *scan, o->series, o->stack, series, number);
 	if (!ret)
 		ret = ctw_dicom_stack_build(ctx, path, *series, o->phase, o->allow_gaps, stack);
 	return ret;
@@ -163,16 +164,19 @@ int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 	const ctw_dicom_series *series;
 	ctw_dicom_scan *scan = NULL;
 	ctw_dicom_stack *st = NULL;
-	int ret, dicom = is_dicom_input(ctx, path);
+	int ret, number, dicom = is_dicom_input(ctx, path);
 
 	memset(info, 0, sizeof(*info));
 	if (dicom < 0)
 		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
 	if (!dicom)
 		return file_info(ctx, path, info);
-	ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
-	if (!ret)
+	ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st, &number);
+	if (!ret) {
 		stack_info(st, scan->n_series, info);
+		info->stack = number;
+		info->n_stacks = scan->n_stacks;
+	}
 	ctw_dicom_stack_free(ctx, st);
 	ctw_dicom_scan_free(ctx, scan);
 	return ret;
@@ -246,7 +250,7 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 	ctw_dicom_stack *st = NULL;
 	ctw_image_info info;
 	ctw_volume *v = NULL;
-	int ret, dicom = is_dicom_input(ctx, path);
+	int ret, number, dicom = is_dicom_input(ctx, path);
 
 	*out = NULL;
 	if (rec) {
@@ -256,7 +260,7 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 	if (dicom < 0)
 		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
 	if (dicom) {
-		ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st);
+		ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st, &number);
 		if (!ret)
 			stack_info(st, scan->n_series, &info);
 	} else {

@@ -27,6 +27,8 @@ typedef struct ctw_image_info {
 	int n_series;           /* DICOM: series found in the directory; otherwise 1         */
 	int phase, n_phases;    /* DICOM: the phase read (1-based) and the series' phases; 0  */
 	char phase_rule[96];    /* DICOM: how an `ed` phase was chosen; "" otherwise         */
+	int stack, n_stacks;    /* DICOM: the stack read (1-based; 0: by --series) and the
+				 * stacks of parallel series found (see ctw_dicom_find_stack) */
 } ctw_image_info;
 
 /* Which stack of a DICOM directory to read (ignored for image files). */
@@ -34,8 +36,14 @@ typedef struct ctw_read_opts {
 	const char *series; /* NULL: the only series; or its number, id or UID (see info)      */
 	int phase;          /* 0: a single-phase series; N >= 1: phase N; -1: end-diastole    */
 	int allow_gaps;     /* resample unevenly spaced slices instead of refusing them       */
+	int stack;          /* 0: none (series as above); -1: auto (the stack with the most
+			     * slice positions); N >= 1: stack N as `info` lists it. A stack is
+			     * the series with parallel planes and one grid, stacked along the
+			     * normal (a short-axis stack exported one series per slice). With
+			     * neither series nor stack, several series: the auto stack when it
+			     * is unambiguous. series and stack both set: an error.            */
 } ctw_read_opts;
-#define CTW_READ_OPTS_INIT { NULL, 0, 0 }
+#define CTW_READ_OPTS_INIT { NULL, 0, 0, 0 }
 
 /* The only metadata that leaves an input (DESIGN.md §7): no names, IDs, dates beyond the year,
  * institutions or UIDs; the UIDs only as HMAC-SHA256 under the installation's secret salt. */

@@ -355,3 +355,125 @@ def generate(g):
     # convert --phase on an image file (not DICOM): refused naming the file
     nii = os.path.join(base, 'image.nii.gz')
     g.case('phase-on-nifti', ['convert', nii, '--phase', '2', '-o', OUT], expect=(2,), names=nii)
+
+    # ---- stacks (issue 13): the cine exported one series per slice position, plus long-axis ----
+    def split(tag, edit=None, lax=True, extra_series=None):
+        """The cine above as one series per slice position (new series UIDs, same study), edit(s,
+        ph, ds) -> False drops a file; lax adds a long-axis-like series (the phases of slice 3 with
+        the orientation turned 90 degrees about the row axis); extra_series(d) adds more."""
+        d = new_dir('stack-' + tag)
+        os.makedirs(d)
+        uids = {s: generate_uid() for s in slices}
+        for s in slices:
+            for ph in phases:
+                ds = pydicom.dcmread(os.path.join(cine, 'c%02d-%02d.dcm' % (s, ph)))
+                ds.SeriesInstanceUID = uids[s]
+                ds.SeriesNumber = 100 + s
+                if edit and edit(s, ph, ds) is False:
+                    continue
+                ds.save_as(os.path.join(d, 's%02d-%02d.dcm' % (s, ph)), write_like_original=True)
+        if lax:
+            luid = generate_uid()
+            for ph in phases:
+                ds = pydicom.dcmread(os.path.join(cine, 'c03-%02d.dcm' % ph))
+                iop = [float(x) for x in ds.ImageOrientationPatient]
+                r, c = iop[:3], iop[3:]
+                nrm = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
+                ds.ImageOrientationPatient = ['%.6f' % x for x in r + nrm]  # turned 90 degrees about the row
+                ds.SeriesInstanceUID = luid
+                ds.SeriesNumber = 200
+                ds.InstanceNumber = 900 + ph
+                ds.save_as(os.path.join(d, 'lax-%02d.dcm' % ph), write_like_original=True)
+        if extra_series:
+            extra_series(d)
+        return d
+
+    def turned(ds, deg):
+        """ds's orientation turned by deg degrees about its column axis (in-plane)."""
+        import math
+        iop = [float(x) for x in ds.ImageOrientationPatient]
+        r, c = iop[:3], iop[3:]
+        nrm = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
+        a = math.radians(deg)
+        r2 = [r[i] * math.cos(a) + nrm[i] * math.sin(a) for i in range(3)]
+        ds.ImageOrientationPatient = ['%.8f' % x for x in r2 + c]
+
+    cs1 = (256, 256, 1)
+    d = split('valid')
+    for ph in ('1', '3', 'ed'):
+        conv('stack-default-phase-%s' % ph, d, expect=(0,), check=expect_grid(cs), extra=['--phase', ph])
+        conv('stack-auto-phase-%s' % ph, d, expect=(0,), check=expect_grid(cs), extra=['--stack', 'auto', '--phase', ph])
+    conv('stack-1', d, expect=(0,), check=expect_grid(cs), extra=['--stack', '1', '--phase', '2'])
+    conv('stack-2-long-axis', d, expect=(0,), check=expect_grid(cs1), extra=['--stack', '2', '--phase', '2'])
+    conv('stack-3-none', d, extra=['--stack', '3', '--phase', '2'])
+    conv('stack-auto-no-phase', d, extra=['--stack', 'auto'])
+    conv('stack-auto-phase-4', d, extra=['--stack', 'auto', '--phase', '4'])
+    g.case('stack-info', ['info', d], expect=(0,),
+           check=lambda w, o, e: None if 'stack 1: 4 series, 4 slices x 3 phases, short axis (auto)' in o
+           else 'info: no 4-series short-axis stack 1')
+    d = split('no-lax', lax=False)
+    conv('stack-no-lax', d, expect=(0,), check=expect_grid(cs), extra=['--phase', '1'])
+    # a series on another grid (pixel spacing), at the end and in the middle (then a gap)
+    for s, want in ((5, (0,)), (3, (2,))):
+        d = split('grid-%d' % s, lambda sl, ph, ds, s=s: set_raw(ds, 'PixelSpacing', '1.5\\1.5') if sl == s else None)
+        conv('stack-other-spacing-slice%d' % s, d, expect=want,
+             check=expect_grid((256, 256, 3)) if want == (0,) else None, extra=['--phase', '1'])
+        if s == 3:
+            conv('stack-other-spacing-slice3-allow-gaps', d, expect=(0,), check=expect_grid(cs),
+                 extra=['--phase', '1', '--allow-gaps'])
+    # spacing off by less than 1e-3 mm: the same grid
+    d = split('grid-close', lambda sl, ph, ds: set_raw(ds, 'PixelSpacing', '%.7f\\%.7f' % (
+        float(ds.PixelSpacing[0]) + 4e-4, float(ds.PixelSpacing[1]) + 4e-4)) if sl == 5 else None)
+    conv('stack-spacing-within-1e-3', d, expect=(0, 2), check=expect_grid(cs), extra=['--phase', '1'])
+    # slightly non-parallel: 1.5 degrees is another stack, 0.5 degrees joins (stacked on the grid)
+    for deg, want in ((1.5, (256, 256, 3)), (0.5, cs), (-1.5, (256, 256, 3)), (90, (256, 256, 3))):
+        d = split('tilt-%g' % deg, lambda sl, ph, ds, deg=deg: turned(ds, deg) if sl == 5 else None)
+        # 0.5 degrees: stacked when the corners line up along the stack, else refused as not parallel
+        conv('stack-tilted-%g-degrees' % deg, d, expect=(0,) if abs(deg) > 1 else (0, 2), check=expect_grid(want),
+             extra=['--phase', '2'])
+    d = split('tilt-mid', lambda sl, ph, ds: turned(ds, 1.5) if sl == 3 else None)
+    conv('stack-tilted-middle', d, extra=['--phase', '2'])
+    # a slice position imaged twice by two series; a series at the position of another's slice
+    def again(dst, which=2):
+        u = generate_uid()
+        for ph in phases:
+            ds = pydicom.dcmread(os.path.join(cine, 'c%02d-%02d.dcm' % (which, ph)))
+            ds.SeriesInstanceUID = u
+            ds.SeriesNumber = 300
+            ds.save_as(os.path.join(dst, 'again-%02d.dcm' % ph), write_like_original=True)
+    for which in (2, 4):
+        d = split('dup-%d' % which, extra_series=lambda dst, which=which: again(dst, which))
+        conv('stack-duplicate-position-%d' % which, d, extra=['--phase', '1'])
+        conv('stack-duplicate-position-%d-auto' % which, d, extra=['--stack', 'auto', '--phase', '1'])
+        g.case('stack-duplicate-position-%d-info' % which, ['info', d], expect=(0,), check=info_problem)
+        conv('stack-duplicate-position-%d-series' % which, d, expect=(0,), check=expect_grid(cs1),
+             extra=['--series', '1', '--phase', '1'])
+    # a series with another phase count: left out (end: 3 slices; middle: a gap, exit 2)
+    for s, want in ((5, (0,)), (3, (2,)), (2, (0,))):
+        d = split('phases-%d' % s, lambda sl, ph, ds, s=s: False if sl == s and ph == 2 else None)
+        conv('stack-other-phase-count-slice%d' % s, d, expect=want,
+             check=expect_grid((256, 256, 3)) if want == (0,) else None, extra=['--phase', '1'])
+    # a member series with a damaged file, a missing cine image, a duplicate image, a bad header
+    d = split('trunc')
+    p = os.path.join(d, 's03-01.dcm')
+    raw = open(p, 'rb').read()
+    open(p, 'wb').write(raw[:len(raw) // 2])
+    conv('stack-member-truncated', d, extra=['--phase', '1'])
+    conv('stack-member-truncated-auto', d, extra=['--stack', 'auto', '--phase', '1'])
+    d = split('dupimg')
+    shutil.copy(os.path.join(d, 's04-01.dcm'), os.path.join(d, 'zz-copy.dcm'))
+    conv('stack-member-duplicate-image', d, extra=['--phase', '1'])
+    for kw, vv in (('ImagePositionPatient', 'NaN\\NaN\\NaN'), ('ImageOrientationPatient', '0\\0\\0\\0\\0\\0'),
+                   ('ImageOrientationPatient', None), ('ImagePositionPatient', None), ('PixelSpacing', '0\\0'),
+                   ('ImageOrientationPatient', 'NaN\\0\\0\\0\\1\\0'), ('Rows', 0), ('TriggerTime', 'NaN')):
+        d = split('hdr-%s-%s' % (kw, vv), lambda sl, ph, ds, kw=kw, vv=vv: set_raw(ds, kw, vv) if sl == 3 and ph == 1 else None)
+        conv('stack-member-%s=%s' % (kw, vv), d, expect=(0, 2) if kw == 'TriggerTime' else (2,),
+             check=expect_grid(cs) if kw == 'TriggerTime' else None, extra=['--phase', '2'])
+        g.case('stack-member-%s=%s-info' % (kw, vv), ['info', d], expect=(0, 2), check=lambda w, o, e: None)
+    # every series on its own StudyInstanceUID: no stack of several, no clear choice
+    d = split('studies', lambda sl, ph, ds: setattr(ds, 'StudyInstanceUID', '1.2.3.%d' % sl), lax=False)
+    conv('stack-other-studies', d, extra=['--phase', '1'])
+    # --stack on an image file, and an absurd stack number
+    g.case('stack-on-nifti', ['convert', nii, '--stack', 'auto', '-o', OUT], expect=(2,), names=nii)
+    d = split('big')
+    conv('stack-99999', d, extra=['--stack', '99999', '--phase', '1'])

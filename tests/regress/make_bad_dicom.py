@@ -116,10 +116,11 @@ open(os.path.join(out, "text-only", "notes.txt"), "w").write("not DICOM\n")
 emit("info", os.path.join(out, "text-only"), "1 other files")
 two = os.path.join(out, "two-series")
 os.makedirs(two)
-for f in series_files[:3]:
+# two series, neither a clear short-axis stack (2 and 1 slice positions: the auto stack needs 3)
+for f in series_files[:2]:
     shutil.copy(f, two)
 for f in cine_files[:2]:
     shutil.copy(f, two)
-emit("convert", two, "choose one with --series")
+emit("convert", two, "choose one with --stack N or --series")
 emit("convert --series 7", two, "no series '7'")
 print("\n".join(cases))
