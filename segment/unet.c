@@ -672,12 +672,13 @@ int ctw_unet_forward(ctw_ctx *ctx, const ctw_unet *net, const float *in, int n, 
 		pthread_mutex_lock(&j.mu);
 		for (;;) {
 			int d = j.done, fin = d >= n || (j.stop && j.next == d);
-			if (d != seen) {
-				seen = d;
+			if (d != seen && !j.stop) {
+				/* every count once, even when several slices ended meanwhile */
+				seen++;
 				pthread_mutex_unlock(&j.mu);
-				stop = ctw_progress(ctx, "segment", (double)d, (double)n);
+				stop = ctw_progress(ctx, "segment", (double)seen, (double)n);
 				pthread_mutex_lock(&j.mu);
-				if (stop && d < n)
+				if (stop && seen < n)
 					j.stop = 1;
 				continue;
 			}
