@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """t190's helper: the segmenter's C inference (unet_run) against PyTorch's on a random network.
 
-    unet_torch.py UNET_RUN ACDC_DIR WORKDIR
+    unet_torch.py UNET_RUN ACDC_DIR WORKDIR [CHECKPOINT.pt]
 
 Exports a randomly initialised network (segment/train/export.py --random), takes a few slices of
 ACDC validation patients (normalised as the training data: per volume clipped at the 99th
 percentile, min-max to 0..1; centre-cropped/padded to a multiple of 16), runs both, and prints
-the max abs difference of the logits. Exit 0 when it is <= 1e-3, 1 otherwise; prints
+the max abs difference of the logits. With CHECKPOINT.pt (train.py's), that network instead. Exit 0 when it is <= 1e-3, 1 otherwise; prints
 'skip: ...' and exits 0 when torch or h5py is missing."""
 import glob
 import os
@@ -50,6 +50,8 @@ def main():
             m.running_var.uniform_(0.5, 1.5)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
+    if len(sys.argv) > 4:
+        net.load_state_dict(torch.load(sys.argv[4], map_location="cpu")["net"])
     net.eval()
     wpath = os.path.join(work, "unet.bin")
     sha, _ = export.write(net, wpath)
