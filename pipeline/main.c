@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include "phantom.h"
 #include "segment.h"
+#include "automr.h"
 #include "voxelcheck.h"
 #include "cli.h"
 
@@ -594,7 +595,7 @@ int cli_write_text(ctw_ctx *ctx, const char *path, const char *text)
 
 /* ---- convert -------------------------------------------------------------------------------- */
 
-char cli_phase_rule[96];
+char cli_phase_rule[192];
 
 int cli_parse_phase(ctw_ctx *ctx, const char *cmd, const char *s, int *phase)
 {
@@ -989,9 +990,10 @@ out:
 
 static const opt segment_opts[] = {
 	{ "--image", "PATH", NULL, "the image the labels belong to: its grid is the output's (optional)" },
-	{ "--phase", "N|ed", NULL, "the phase of a DICOM cine --image (ed: the earliest trigger time)" },
+	{ "--phase", "N|ed|es", NULL, "the phase of a DICOM cine --image (ed: the earliest trigger time); with\n"
+				      "                           --auto: ed (default), es (largest, smallest LV blood volume) or N" },
 	{ "--series", "N|ID|UID", NULL, "the series of a DICOM --image directory holding several" },
-	{ "--labels", "PATH", NULL, "the label map to bring in (required)" },
+	{ "--labels", "PATH", NULL, "the label map to bring in (required unless --auto)" },
 	{ "--preset", "NAME", "auto", "mmwhs, acdc, mnms, ukbb-sax, ukbb-lax4ch, msd-task02, totalseg-v1,\n"
 				      "                           totalseg-heartchambers, cemrg4ch, deepcac, canonical, nnunet, auto" },
 	{ "--map", "FROM=TO,...", NULL, "a custom mapping to canonical labels instead of a preset" },
@@ -1007,8 +1009,206 @@ static const opt segment_opts[] = {
 	{ "--no-base-plane", NULL, NULL, "no base plane and no cut (lv, biv)" },
 	{ "-o|--output", "OUT.nii.gz", NULL, "the cleaned canonical map (required); OUT.log lists every change" },
 	{ "--stack", "auto|N", NULL, "the stack of parallel series (one series per slice) of a DICOM --image" },
+	{ "--auto", "mr", NULL, "segment the --image itself (cine MR short-axis stack) instead of --labels:\n"
+				"                           LV blood 1, LV myocardium 2, RV blood 3 by the shipped network" },
 	{ NULL, NULL, NULL, NULL }
 };
+
+/* The weights of the cine MR segmenter: $CTW_UNET_MR or the file beside the sources, always
+ * checked against the SHA-256 built in (exit 4 with the path and both checksums). */
+static int load_mr_net(ctw_ctx *ctx, ctw_unet **net)
+{
+	const char *env = getenv("CTW_UNET_MR"), *path = env && *env ? env : CTW_UNET_MR_PATH;
+	*net = NULL;
+	if (!CTW_UNET_MR_SHA256[0])
+		return ctw_error(ctx, CTW_ERR_INTERNAL, path, "this build has no checksum for the segmentation weights "
+				 "(segment/models/" CTW_UNET_MR_NAME ".sha256 was missing at configure time)");
+	return ctw_unet_load(ctx, path, CTW_UNET_MR_SHA256, net);
+}
+
+char cli_auto_weights[65];
+
+/* One progress bar over all the phases segmented. */
+static struct {
+	int phase, n;
+} auto_progress;
+
+static int progress_auto(void *ud, const char *stage, double f)
+{
+	(void)stage;
+	return progress_stderr(ud, "segment", ((double)auto_progress.phase + f) / (double)auto_progress.n);
+}
+
+/* segment --auto mr: the network on every phase (end-diastole and end-systole: the largest and
+ * the smallest LV blood volume) or on the phase given, then the clean-up as for imported labels. */
+static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, const char *out)
+{
+	const char *image = vals[0];
+	ctw_read_opts ro = CTW_READ_OPTS_INIT;
+	ctw_image_info info;
+	ctw_study_record rec;
+	ctw_unet *net = NULL;
+	ctw_volume *img = NULL, *lab = NULL, *best[2] = { NULL, NULL };
+	ctw_labelmap *lm = NULL;
+	float *conf = NULL, *best_conf[2] = { NULL, NULL };
+	double best_ml[2] = { -1, INFINITY }, t0 = mono_now();
+	char *alog = NULL, *slog = NULL, *logpath = NULL, *all = NULL, note[256], rule[160];
+	int ret, want = 0 /* 0 ed, -2 es, N */, n_phases = 1, first = 1, last, best_phase[2] = { 0, 0 }, crop[4], chosen;
+
+	if (vals[1] && !strcmp(vals[1], "es"))
+		want = -2;
+	else if (vals[1] && strcmp(vals[1], "ed") && (ret = cli_parse_phase(ctx, "segment", vals[1], &want)))
+		return ret;
+	if (vals[2])
+		ro.series = vals[2];
+	if ((ret = cli_parse_stack(ctx, "segment", vals[17], &ro.stack)))
+		return ret;
+	if (cli_check_only)
+		return CTW_OK;
+	/* the phases: a cine DICOM stack or a 4-D NIfTI has several */
+	ro.phase = 1;
+	if ((ret = ctw_image_read_info(ctx, image, &ro, &info)))
+		return ret;
+	n_phases = info.n_phases > 1 ? info.n_phases : 1;
+	if (want > 0) {
+		if (want > n_phases)
+			return ctw_error(ctx, CTW_ERR_FORMAT, image, "no phase %d: the study has %d phase%s", want, n_phases,
+					 n_phases == 1 ? "" : "s");
+		first = want;
+	}
+	last = want > 0 ? want : n_phases;
+	if (info.dim[2] < 4)
+		return ctw_error(ctx, CTW_ERR_FORMAT, image,
+				 "%lld slice position%s (%lld x %lld pixels): a long-axis or single-slice series, not a "
+				 "short-axis stack%s; --auto mr needs the short-axis cine stack (see `cardiotwin info`)",
+				 (long long)info.dim[2], info.dim[2] == 1 ? "" : "s", (long long)info.dim[0],
+				 (long long)info.dim[1], info.n_stacks > 1 ? " (the largest stack of parallel series found)" : "");
+	if ((ret = load_mr_net(ctx, &net)))
+		return ret;
+	snprintf(cli_auto_weights, sizeof(cli_auto_weights), "%s", ctw_unet_get_info(net)->sha256);
+	ctw_log(ctx, CTW_LOG_INFO, "segment", "automatic: network %s (%zu weights), SHA-256 %s", CTW_UNET_MR_NAME,
+		ctw_unet_get_info(net)->n_params, ctw_unet_get_info(net)->sha256);
+	conf = ctw_malloc(ctx, sizeof(float) * (size_t)info.dim[2]);
+	best_conf[0] = ctw_malloc(ctx, sizeof(float) * (size_t)info.dim[2]);
+	best_conf[1] = ctw_malloc(ctx, sizeof(float) * (size_t)info.dim[2]);
+	if (!conf || !best_conf[0] || !best_conf[1]) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	auto_progress.n = last - first + 1;
+	for (int p = first; p <= last; p++) {
+		double ml;
+		ro.phase = n_phases > 1 || want > 0 ? p : 0;
+		ctw_ctx_set_progress(ctx, NULL, NULL);
+		ret = ctw_image_read_opts(ctx, image, &ro, CTW_F32, &img, &rec);
+		ctw_ctx_set_progress(ctx, progress_auto, NULL);
+		auto_progress.phase = p - first;
+		if (ret)
+			goto out;
+		if (p == first) {
+			if (!strcmp(rec.modality, "CT")) {
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, image, "is a CT series: --auto mr segments cine MR "
+						"short-axis stacks only");
+				goto out;
+			}
+			if ((ret = ctw_automr_find_heart(ctx, net, img, CTW_AUTOMR_MARGIN_MM, 0, crop, note, sizeof(note))))
+				goto out;
+			ctw_log(ctx, CTW_LOG_INFO, "segment", "%s", note);
+		}
+		if ((ret = ctw_automr_segment(ctx, net, img, crop, 0, &lab, conf)))
+			goto out;
+		ml = ctw_automr_lv_ml(lab);
+		if (ml > best_ml[0] || !best[0]) { /* the largest: end-diastole */
+			ctw_volume_free(ctx, best[0]);
+			best[0] = lab;
+			best_ml[0] = ml;
+			best_phase[0] = p;
+			memcpy(best_conf[0], conf, sizeof(float) * (size_t)info.dim[2]);
+			lab = NULL;
+		}
+		if (lab && ml < best_ml[1]) { /* the smallest: end-systole */
+			ctw_volume_free(ctx, best[1]);
+			best[1] = lab;
+			best_ml[1] = ml;
+			best_phase[1] = p;
+			memcpy(best_conf[1], conf, sizeof(float) * (size_t)info.dim[2]);
+			lab = NULL;
+		}
+		ctw_volume_free(ctx, lab);
+		lab = NULL;
+		ctw_volume_free(ctx, img);
+		img = NULL;
+	}
+	ctw_ctx_set_progress(ctx, progress_stderr, NULL);
+	int which = want == -2 && best[1] ? 1 : 0;
+	chosen = best_phase[which];
+	lab = best[which];
+	best[which] = NULL;
+	memcpy(conf, best_conf[which], sizeof(float) * (size_t)info.dim[2]);
+	if (want > 0)
+		snprintf(rule, sizeof(rule), "phase %d as given", chosen);
+	else if (n_phases > 1)
+		snprintf(rule, sizeof(rule), "%s: phase %d of %d, the %s LV blood volume of the automatic segmentation "
+			 "(%.1f mL; %s %.1f mL at phase %d)", which ? "es" : "ed", chosen, n_phases,
+			 which ? "smallest" : "largest", best_ml[which], which ? "largest" : "smallest",
+			 best_ml[!which] >= 0 && isfinite(best_ml[!which]) ? best_ml[!which] : best_ml[which],
+			 best_phase[!which] ? best_phase[!which] : chosen);
+	else
+		snprintf(rule, sizeof(rule), "a single phase");
+	snprintf(cli_phase_rule, sizeof(cli_phase_rule), "%s", rule);
+	printf("segment: --image %s; %s\n", image, rule);
+	/* the heart may reach beyond the crop: that phase again on the whole field of view */
+	if (crop[0] > 0 || crop[1] > 0 || crop[2] < info.dim[0] || crop[3] < info.dim[1]) {
+		if (ctw_automr_touches_crop(lab, crop)) {
+			ctw_log(ctx, CTW_LOG_INFO, "segment", "labels reach the crop's side: phase %d on the whole image", chosen);
+			ro.phase = n_phases > 1 || want > 0 ? chosen : 0;
+			ctw_volume_free(ctx, lab);
+			lab = NULL;
+			if ((ret = ctw_image_read_opts(ctx, image, &ro, CTW_F32, &img, NULL)) ||
+			    (ret = ctw_automr_segment(ctx, net, img, NULL, 0, &lab, conf)))
+				goto out;
+		}
+	}
+	if ((ret = ctw_automr_repair(ctx, image, lab, conf, &alog)))
+		goto out;
+	so->preset = "canonical";
+	so->map = NULL;
+	so->labels_path = image;
+	if ((ret = ctw_segment_labels(ctx, so, NULL, lab, image, &lm, &slog)))
+		goto out;
+	size_t na = strlen(alog), ns = strlen(slog);
+	char head[512];
+	int nh = snprintf(head, sizeof(head), "auto: %s\nauto: weights %s SHA-256 %s\nauto: %s\n", rule, CTW_UNET_MR_NAME,
+			  cli_auto_weights, note);
+	if (!(all = ctw_malloc(ctx, (size_t)nh + na + ns + 1))) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(all, head, (size_t)nh);
+	memcpy(all + nh, alog, na);
+	memcpy(all + nh + na, slog, ns + 1);
+	if ((ret = cli_beside(ctx, out, "log", &logpath)) || (ret = ctw_labelmap_write_nifti(ctx, lm, out)) ||
+	    (ret = cli_write_text(ctx, logpath, all)))
+		goto out;
+	printf("%s", all);
+	printf("segment: written to %s (log: %s) in %.1f s\n", out, logpath, mono_now() - t0);
+out:
+	ctw_ctx_set_progress(ctx, progress_stderr, NULL);
+	ctw_unet_free(ctx, net);
+	ctw_volume_free(ctx, img);
+	ctw_volume_free(ctx, lab);
+	ctw_volume_free(ctx, best[0]);
+	ctw_volume_free(ctx, best[1]);
+	ctw_labelmap_free(ctx, lm);
+	ctw_free(ctx, conf);
+	ctw_free(ctx, best_conf[0]);
+	ctw_free(ctx, best_conf[1]);
+	ctw_free(ctx, alog);
+	ctw_free(ctx, slog);
+	ctw_free(ctx, all);
+	ctw_free(ctx, logpath);
+	return ret;
+}
 
 static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 {
@@ -1024,8 +1224,18 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 
 	(void)argc;
 	(void)argv;
-	if (!vals[3] || !out)
-		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--labels PATH and -o OUT.nii.gz are required");
+	if (vals[18]) {
+		if (strcmp(vals[18], "mr"))
+			return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--auto must be mr (a cine MR short-axis stack), "
+					 "not '%s'", vals[18]);
+		if (vals[3] || vals[4] || vals[5])
+			return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--auto segments the --image itself; give it or "
+					 "--labels (with --preset or --map), not both");
+		if (!vals[0] || !out)
+			return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--auto mr needs --image STUDY and -o OUT.nii.gz");
+	} else if (!vals[3] || !out)
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "--labels PATH (or --image STUDY --auto mr) and -o "
+				 "OUT.nii.gz are required");
 	if ((ret = check_nifti_out(ctx, "segment", out)))
 		return ret;
 	if (vals[4] && vals[5])
@@ -1055,6 +1265,10 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	so.fill_holes = !vals[13];
 	so.separate = !vals[14];
 	so.base_plane = !vals[15];
+	if (vals[2] && vals[17])
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "give --series or --stack, not both");
+	if (vals[18])
+		return segment_auto(ctx, vals, &so, out);
 	if ((ret = cli_parse_phase(ctx, "segment", vals[1], &ro.phase)))
 		return ret;
 	ro.series = vals[2];
@@ -2065,10 +2279,13 @@ const command cli_commands[] = {
 	  "Rasterise Sunnybrook expert contours (i-contour: LV endocardium, o-contour: LV epicardium)\n"
 	  "into a label map on the grid of that phase: 1 LV blood, 2 LV myocardium.",
 	  contours_opts, cmd_contours, 0, 0 },
-	{ "segment", "--labels PATH [--image PATH] [--preset NAME | --map FROM=TO,...] [--model lv|biv] -o OUT.nii.gz",
+	{ "segment", "(--labels PATH [--image PATH] [--preset NAME | --map FROM=TO,...] | --image STUDY --auto mr\n"
+	  "                 [--phase ed|es|N]) [--model lv|biv] -o OUT.nii.gz",
 	  "Bring a label map in: map its labels to the canonical vocabulary, put it on the image's grid,\n"
 	  "clean it up for meshing (resampling, components, holes, walls, base plane, padding) and log\n"
-	  "every change in OUT.log.",
+	  "every change in OUT.log. With --auto mr, segment a cine MR short-axis stack (DICOM study or\n"
+	  "3-D/4-D NIfTI) by the shipped network on every phase (ed, es: the largest and smallest LV blood\n"
+	  "volume), then clean up as above.",
 	  segment_opts, cmd_segment, 0, 0 },
 	{ "evaluate", "--ref PATH --test PATH [--labels 1,2,...] | --contours DIR --dicom DIR --test [PHASE=]PATH[,...]",
 	  "Per label Dice, Jaccard, HD95, ASSD and HD (mm, medpy's definitions from surface voxels) and\n"

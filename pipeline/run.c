@@ -1321,9 +1321,16 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 	if ((ret = rec_params(ctx, r, c, vals)) || (ret = add_hashed(ctx, &r->outputs, out_label, output)))
 		return ret;
 	if (cli_phase_rule[0]) { /* the phase `ed` chose and the rule that chose it */
-		char buf[128];
+		char buf[256];
 		snprintf(buf, sizeof(buf), "phase_chosen=%s", cli_phase_rule);
 		cli_phase_rule[0] = '\0';
+		if ((ret = strv_add(ctx, &r->params, buf)))
+			return ret;
+	}
+	if (cli_auto_weights[0]) { /* segment --auto: the weights that made the labels */
+		char buf[128];
+		snprintf(buf, sizeof(buf), "auto_weights_sha256=%s", cli_auto_weights);
+		cli_auto_weights[0] = '\0';
 		if ((ret = strv_add(ctx, &r->params, buf)))
 			return ret;
 	}
