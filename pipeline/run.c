@@ -1049,17 +1049,18 @@ typedef struct run_spec {
 	char id[80];
 	char *phantom;                  /* lv | biv: the built-in phantom as input */
 	char *image, *series, *stack, *phase, *labels, *preset, *map, *contours;
+	char *automatic;                /* mr: segment the image with the shipped network */
 	char *model;
 	strv phantom_args, seg_args, mesh_args, fib_args;
 	int phantom_line, seg_line, mesh_line, fib_line; /* of those elements in the case file */
-	int image_line, labels_line, contours_line;
+	int image_line, labels_line, contours_line, auto_line;
 	char *formats;
 } run_spec;
 
 static void spec_free(ctw_ctx *ctx, run_spec *s)
 {
 	char **p[] = { &s->phantom, &s->image, &s->series, &s->stack, &s->phase, &s->labels, &s->preset, &s->map, &s->contours,
-		       &s->model, &s->formats };
+		       &s->automatic, &s->model, &s->formats };
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
 		ctw_free(ctx, *p[i]);
 	strv_free(ctx, &s->phantom_args);
@@ -1198,6 +1199,10 @@ static int read_case(ctw_ctx *ctx, const char *path, run_spec *s)
 					a = attr(c, "dir");
 					s->contours_line = (int)xmlGetLineNo(c);
 					ret = case_path(ctx, path, a, &s->contours);
+				} else if (!strcmp((const char *)c->name, "auto")) {
+					a = attr(c, "modality");
+					s->auto_line = (int)xmlGetLineNo(c);
+					ret = set_str(ctx, &s->automatic, a);
 				}
 				xmlFree(a);
 				xmlFree(b);
@@ -1456,8 +1461,9 @@ const opt cli_run_opts[] = {
 	{ "--labels", "PATH", NULL, "a label map (made on --image, when given)" },
 	{ "--preset", "NAME", "auto", "the label map's vocabulary (see 'cardiotwin segment --help')" },
 	{ "--contours", "DIR", NULL, "Sunnybrook expert contours of the image instead of a label map" },
-	{ "--phase", "N|ed", "ed", "the phase of a DICOM cine --image (ed: with --contours the largest LV\n"
-	  "                           blood volume, with --labels the earliest trigger time)" },
+	{ "--phase", "N|ed|es", "ed", "the phase of a DICOM cine --image (ed: with --contours or --auto the\n"
+	  "                           largest LV blood volume, with --labels the earliest trigger time;\n"
+	  "                           es, with --auto: the smallest)" },
 	{ "--phantom", "lv|biv", NULL, "the built-in phantom as input instead of an image" },
 	{ "--model", "lv|biv", "the phantom's kind, else lv", "the ventricular model" },
 	{ "--case-id", "ID", "the case file's id, else 'case'", "the case's pseudonym (never a patient name)" },
@@ -1468,6 +1474,8 @@ const opt cli_run_opts[] = {
 	{ "--series", "S", NULL, "DICOM series, when the image directory holds several" },
 	{ "--stack", "auto|N", NULL, "DICOM stack of parallel series (one series per slice) as `info` lists them;\n"
 	  "                           auto: the most slice positions (the short axis)" },
+	{ "--auto", "mr", NULL, "segment --image (a cine MR short-axis stack) automatically instead of\n"
+	  "                           --labels or --contours" },
 	/* the stages' own options (see stage_opt): 'cardiotwin <stage> --help' describes them */
 	{ "--spacing", "MM", NULL, "phantom: voxel size" },
 	{ "--noise", "SD", NULL, "phantom: noise in HU" },
@@ -1534,6 +1542,8 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	    (vals[4] && (ret = set_str(ctx, &sp.phase, vals[4]))) || (vals[5] && (ret = set_str(ctx, &sp.phantom, vals[5]))) ||
 	    (vals[6] && (ret = set_str(ctx, &sp.model, vals[6]))) || (vals[9] && (ret = set_str(ctx, &sp.formats, vals[9]))))
 		goto out;
+	if (vals[14] && (ret = set_str(ctx, &sp.automatic, vals[14])))
+		goto out;
 	if (vals[7])
 		snprintf(sp.id, sizeof(sp.id), "%s", vals[7]);
 	if (!sp.id[0])
@@ -1555,18 +1565,30 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		const char *conflict = sp.phantom && sp.image      ? "--phantom and --image are two inputs; give one"
 				       : sp.phantom && sp.labels   ? "--phantom and --labels are two inputs; give one"
 				       : sp.phantom && sp.contours ? "--phantom and --contours are two inputs; give one"
+				       : sp.phantom && sp.automatic ? "--phantom has its labels; --auto segments an --image"
 				       : sp.labels && sp.contours  ? "--labels and --contours both give the labels of the image; give one"
+				       : sp.automatic && (sp.labels || sp.contours)
+					       ? "--auto makes the labels of the image; give it or --labels or --contours, not both"
 				       : sp.contours && !sp.image  ? "--contours needs --image DICOM (the images the contours were drawn on)"
-				       : !sp.phantom && !sp.labels && !sp.contours
-					       ? (sp.image ? "--image needs its labels: --labels PATH or --contours DIR"
+				       : sp.automatic && !sp.image  ? "--auto mr needs --image STUDY (a cine MR short-axis stack)"
+				       : !sp.phantom && !sp.labels && !sp.contours && !sp.automatic
+					       ? (sp.image ? "--image needs its labels: --auto mr, --labels PATH or --contours DIR"
 							   : "give a case file, or --phantom KIND, or --labels PATH [--image PATH], or "
-							     "--image DICOM --contours DIR")
+							     "--image DICOM --contours DIR, or --image STUDY --auto mr")
 					       : NULL;
 		if (conflict) {
 			ret = rs.casefile ? ctw_error(ctx, CTW_ERR_FORMAT, rs.casefile, "%s (in the case file or on the command line)", conflict)
 					  : ctw_error(ctx, CTW_ERR_INVALID, "run", "%s", conflict);
 			goto out;
 		}
+	}
+	if (sp.automatic && strcmp(sp.automatic, "mr")) {
+		ret = rs.casefile && !vals[14]
+			      ? ctw_error(ctx, CTW_ERR_FORMAT, rs.casefile, "line %d: auto modality '%s': only mr is known", sp.auto_line,
+					  sp.automatic)
+			      : ctw_error(ctx, CTW_ERR_INVALID, "run", "--auto must be mr (a cine MR short-axis stack), not '%s'",
+					  sp.automatic);
+		goto out;
 	}
 	if (vals[12] && (ret = set_str(ctx, &sp.series, vals[12])))
 		goto out;
@@ -1624,7 +1646,7 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			goto out;
 		}
 	}
-	if (sp.phase) {
+	if (sp.phase && !(sp.automatic && !strcmp(sp.phase, "es"))) {
 		int ph;
 		if ((ret = cli_parse_phase(ctx, "run", sp.phase, &ph))) {
 			if (rs.casefile && !vals[4]) /* the case file's phase: exit 2 naming it */
@@ -1684,17 +1706,28 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		seg_labels = raw, seg_image = NULL, seg_preset = "canonical"; /* on the phase's grid already */
 	}
 	const int seg_dicom = seg_image && !sp.phantom && (ctw_is_dir(seg_image) || ctw_is_dicom_file(seg_image));
-	plan[1] = (stage_plan){ "segment", { 0 },
-				{ sp.phantom || sp.contours ? "work/input/labels.nii.gz" : "input labels", seg_labels,
-				  sp.phantom ? "work/input/image.nii.gz" : "input image", seg_image },
-				seg_image ? 2 : 1, labels, "work/labels.nii.gz", &sp.seg_args, sp.seg_line };
-	if ((ret = add2(ctx, &plan[1].args, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &plan[1].args, "--image", seg_image))) ||
-	    (seg_dicom && (ret = add2(ctx, &plan[1].args, "--phase", sp.phase ? sp.phase : "ed"))) ||
-	    (seg_dicom && sp.series && (ret = add2(ctx, &plan[1].args, "--series", sp.series))) ||
-	    (seg_dicom && sp.stack && (ret = add2(ctx, &plan[1].args, "--stack", sp.stack))) ||
-	    (ret = add2(ctx, &plan[1].args, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
-	    (ret = add2(ctx, &plan[1].args, "--model", sp.model)) || (ret = add2(ctx, &plan[1].args, "-o", labels)))
-		goto out;
+	if (sp.automatic) {
+		plan[1] = (stage_plan){ "segment", { 0 }, { "input image", sp.image }, 1, labels, "work/labels.nii.gz",
+					&sp.seg_args, sp.seg_line };
+		if ((ret = add2(ctx, &plan[1].args, "--image", sp.image)) || (ret = add2(ctx, &plan[1].args, "--auto", "mr")) ||
+		    (sp.phase && (ret = add2(ctx, &plan[1].args, "--phase", sp.phase))) ||
+		    (sp.series && (ret = add2(ctx, &plan[1].args, "--series", sp.series))) ||
+		    (sp.stack && (ret = add2(ctx, &plan[1].args, "--stack", sp.stack))) ||
+		    (ret = add2(ctx, &plan[1].args, "--model", sp.model)) || (ret = add2(ctx, &plan[1].args, "-o", labels)))
+			goto out;
+	} else {
+		plan[1] = (stage_plan){ "segment", { 0 },
+					{ sp.phantom || sp.contours ? "work/input/labels.nii.gz" : "input labels", seg_labels,
+					  sp.phantom ? "work/input/image.nii.gz" : "input image", seg_image },
+					seg_image ? 2 : 1, labels, "work/labels.nii.gz", &sp.seg_args, sp.seg_line };
+		if ((ret = add2(ctx, &plan[1].args, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &plan[1].args, "--image", seg_image))) ||
+		    (seg_dicom && (ret = add2(ctx, &plan[1].args, "--phase", sp.phase ? sp.phase : "ed"))) ||
+		    (seg_dicom && sp.series && (ret = add2(ctx, &plan[1].args, "--series", sp.series))) ||
+		    (seg_dicom && sp.stack && (ret = add2(ctx, &plan[1].args, "--stack", sp.stack))) ||
+		    (ret = add2(ctx, &plan[1].args, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
+		    (ret = add2(ctx, &plan[1].args, "--model", sp.model)) || (ret = add2(ctx, &plan[1].args, "-o", labels)))
+			goto out;
+	}
 	plan[2] = (stage_plan){ "mesh", { 0 }, { "work/labels.nii.gz", labels }, 1, meshd, "work/mesh", &sp.mesh_args, sp.mesh_line };
 	if ((ret = add2(ctx, &plan[2].args, "--labels", labels)) || (ret = add2(ctx, &plan[2].args, "--model", sp.model)) ||
 	    (ret = add2(ctx, &plan[2].args, "-o", meshd)))
@@ -1738,7 +1771,7 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 				if (rs.rec[i].key[0])
 					prior[np++] = rs.rec[i];
 			if (ctw_ctx_strict(ctx) && ctw_ctx_n_warnings(ctx) > 0) { /* no package from a doubtful model */
-				ret = ctw_error(ctx, CTW_ERR_FORMAT, sp.contours ? sp.contours : sp.labels ? sp.labels : "run",
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, sp.contours ? sp.contours : sp.labels ? sp.labels : sp.image ? sp.image : "run",
 						"%d warning%s under --strict (%s); no package written", ctw_ctx_n_warnings(ctx),
 						ctw_ctx_n_warnings(ctx) == 1 ? "" : "s", ctw_ctx_warning(ctx, 0));
 				goto out;
