@@ -21,6 +21,7 @@ import sys
 
 # The README's placeholder paths: what each stands for here.
 #   SCD0000101/     a Sunnybrook cine MR study (DATA/sunnybrook_scd/final_data/dicoms/SCD0000101)
+#   SCD0000301/     another (DATA/sunnybrook_scd/final_data/dicoms/SCD0000301)
 #   SC-HF-I-1/      its expert contours (DATA/sunnybrook_scd/final_data/contourfiles/SC-HF-I-1)
 #   cases/          the source tree's case files, with the phantom's spacing 2 mm (speed)
 #   ct.nii.gz       an image: the biv phantom's (2 mm)
@@ -58,6 +59,7 @@ def blocks(readme):
 def setup(ctw, src, data, work):
     sb = os.path.join(data, "sunnybrook_scd", "final_data")
     links = {"SCD0000101": os.path.join(sb, "dicoms", "SCD0000101"),
+             "SCD0000301": os.path.join(sb, "dicoms", "SCD0000301"),
              "SC-HF-I-1": os.path.join(sb, "contourfiles", "SC-HF-I-1")}
     for name, target in links.items():
         if not os.path.exists(target):
