@@ -529,6 +529,7 @@ static int info_dicom(ctw_ctx *ctx, const char *path)
 
 static int cmd_info(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 {
+	ctw_read_opts ro = CTW_READ_OPTS_INIT;
 	ctw_image_info in;
 	int ret;
 
@@ -536,12 +537,15 @@ static int cmd_info(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	(void)vals;
 	if (ctw_is_dir(argv[0]) || ctw_is_dicom_file(argv[0]))
 		return cli_use_salt(ctx) ? (int)ctw_errcode(ctx) : info_dicom(ctx, argv[0]);
-	ret = ctw_image_read_info(ctx, argv[0], NULL, &in);
+	ro.phase = 1; /* the header of a 4-D NIfTI (a cine) too: its volumes share the grid */
+	ret = ctw_image_read_info(ctx, argv[0], &ro, &in);
 	if (ret)
 		return ret;
 	printf("format: %s\n", in.format);
 	printf("dimensions: %d\n", in.ndim);
 	print_geometry("", in.dim, in.spacing, in.origin, in.direction);
+	if (in.n_phases > 1)
+		printf("phases: %d (a 4-D cine: choose one with --phase N)\n", in.n_phases);
 	printf("pixel type: %s\n", in.pixel_type);
 	{
 		double p[3], n[3];
@@ -633,7 +637,8 @@ int cli_parse_stack(ctw_ctx *ctx, const char *cmd, const char *s, int *stack)
 static const opt convert_opts[] = {
 	{ "-o|--output", "OUT.nii.gz", NULL, "output NIfTI file (required); OUT.json gets the study record" },
 	{ "--series", "S", NULL, "DICOM series: its number or id as `info` lists it, or its UID" },
-	{ "--phase", "N|ed", NULL, "cine phase, 1-based in TriggerTime order; ed = the smallest trigger time" },
+	{ "--phase", "N|ed", NULL, "cine phase of a DICOM cine, 1-based in TriggerTime order (ed = the smallest\n"
+				  "                           trigger time), or of a 4-D NIfTI (a volume number)" },
 	{ "--allow-gaps", NULL, NULL, "resample unevenly spaced slices to the smallest spacing" },
 	{ "--stack", "auto|N", NULL, "DICOM stack of parallel series (one series per slice) as `info` lists\n"
 				    "                           them; auto: the most slice positions (short axis)" },
@@ -663,9 +668,10 @@ static int cmd_convert(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 		return ctw_error(ctx, CTW_ERR_INVALID, "convert", "give --series or --stack, not both");
 	if ((ret = cli_use_salt(ctx)))
 		return ret;
-	if ((vals[2] || vals[1] || vals[4]) && !ctw_is_dir(argv[0]) && !ctw_is_dicom_file(argv[0]))
+	/* --phase on an image file: a volume of a 4-D NIfTI, checked by the reader */
+	if ((vals[1] || vals[4]) && !ctw_is_dir(argv[0]) && !ctw_is_dicom_file(argv[0]))
 		return ctw_error(ctx, CTW_ERR_FORMAT, argv[0], "%s applies to DICOM input only, and this is an image file; "
-				 "leave it out", vals[2] ? "--phase" : vals[1] ? "--series" : "--stack");
+				 "leave it out", vals[1] ? "--series" : "--stack");
 	if ((ret = ctw_image_read_opts(ctx, argv[0], &ro, 0, &v, &rec)) || (ret = cli_beside(ctx, out, "json", &json)) ||
 	    (ret = ctw_image_write_nifti(ctx, v, out)))
 		goto out;
@@ -990,8 +996,9 @@ out:
 
 static const opt segment_opts[] = {
 	{ "--image", "PATH", NULL, "the image the labels belong to: its grid is the output's (optional)" },
-	{ "--phase", "N|ed|es", NULL, "the phase of a DICOM cine --image (ed: the earliest trigger time); with\n"
-				      "                           --auto: ed (default), es (largest, smallest LV blood volume) or N" },
+	{ "--phase", "N|ed|es", NULL, "the phase of a --image that is a DICOM cine (ed: the earliest trigger\n"
+				      "                           time), or a 4-D NIfTI (a volume number); with --auto: ed\n"
+				      "                           (default), es (the largest, smallest LV blood volume) or N" },
 	{ "--series", "N|ID|UID", NULL, "the series of a DICOM --image directory holding several" },
 	{ "--labels", "PATH", NULL, "the label map to bring in (required unless --auto)" },
 	{ "--preset", "NAME", "auto", "mmwhs, acdc, mnms, ukbb-sax, ukbb-lax4ch, msd-task02, totalseg-v1,\n"
@@ -1277,13 +1284,14 @@ static int cmd_segment(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (vals[2] && vals[17])
 		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "give --series or --stack, not both");
 	if ((vals[1] || vals[2] || vals[17]) && !vals[0])
-		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "%s selects from a DICOM --image; give --image",
-				 vals[1] ? "--phase" : vals[2] ? "--series" : "--stack");
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment", "%s selects from a DICOM%s --image; give --image",
+				 vals[1] ? "--phase" : vals[2] ? "--series" : "--stack", vals[1] ? " or 4-D NIfTI" : "");
 	if (cli_check_only)
 		return CTW_OK;
-	if ((vals[1] || vals[2] || vals[17]) && !ctw_is_dir(vals[0]) && !ctw_is_dicom_file(vals[0]))
+	/* --phase on an image file: a volume of a 4-D NIfTI, checked by the reader */
+	if ((vals[2] || vals[17]) && !ctw_is_dir(vals[0]) && !ctw_is_dicom_file(vals[0]))
 		return ctw_error(ctx, CTW_ERR_FORMAT, vals[0], "%s applies to DICOM input only, and this is an image file; "
-				 "leave it out", vals[1] ? "--phase" : vals[2] ? "--series" : "--stack");
+				 "leave it out", vals[2] ? "--series" : "--stack");
 	if (vals[0]) { /* only the image's grid is needed */
 		if ((ret = ctw_image_read_info(ctx, vals[0], &ro, &info)))
 			return ret;

@@ -319,6 +319,7 @@ typedef struct export_job {
 	const char *mesh_hash, *labels_hash; /* digests computed already, or NULL */
 	const char *image;    /* the image under the labels in qa/labels.png (not packaged), or NULL */
 	const char *image_label; /* its name in the record, NULL: "input image"  */
+	int image_phase;      /* the image's volume (a 4-D NIfTI cine), 0: none */
 } export_job;
 
 static int copy_file(ctw_ctx *ctx, const char *from, const char *to)
@@ -642,7 +643,9 @@ static int export_package(ctw_ctx *ctx, const export_job *j)
 		/* the image, drawn under the labels (read here too, its native type) */
 		if (j->image) {
 			const double ti = now_epoch();
-			if ((ret = ctw_image_read(ctx, j->image, 0, &img)))
+			ctw_read_opts ro = CTW_READ_OPTS_INIT;
+			ro.phase = j->image_phase;
+			if ((ret = ctw_image_read_opts(ctx, j->image, &ro, 0, &img, NULL)))
 				goto out;
 			qj.image = img;
 			ctw_log(ctx, CTW_LOG_INFO, "export", "image read for qa: %.2f s", now_epoch() - ti);
@@ -773,7 +776,7 @@ int cli_cmd_export(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	if (ctw_is_file(vals[4]))
 		return ctw_error(ctx, CTW_ERR_IO, vals[4], "exists and is not a directory");
 	case_id_of(vals[3] ? vals[3] : vals[4], id, sizeof(id));
-	export_job j = { vals[0], vals[1], vals[4], id, formats, NULL, 0, &self, cli_argc, cli_argv, NULL, NULL, vals[5], NULL };
+	export_job j = { vals[0], vals[1], vals[4], id, formats, NULL, 0, &self, cli_argc, cli_argv, NULL, NULL, vals[5], NULL, 0 };
 	ret = export_package(ctx, &j);
 	rec_free(ctx, &self);
 	return ret;
@@ -1461,9 +1464,9 @@ const opt cli_run_opts[] = {
 	{ "--labels", "PATH", NULL, "a label map (made on --image, when given)" },
 	{ "--preset", "NAME", "auto", "the label map's vocabulary (see 'cardiotwin segment --help')" },
 	{ "--contours", "DIR", NULL, "Sunnybrook expert contours of the image instead of a label map" },
-	{ "--phase", "N|ed|es", "ed", "the phase of a DICOM cine --image (ed: with --contours or --auto the\n"
-	  "                           largest LV blood volume, with --labels the earliest trigger time;\n"
-	  "                           es, with --auto: the smallest)" },
+	{ "--phase", "N|ed|es", "ed", "the phase of a --image that is a DICOM cine (ed: with --contours or\n"
+	  "                           --auto the largest LV blood volume, with --labels the earliest trigger\n"
+	  "                           time; es, with --auto: the smallest), or a 4-D NIfTI (a volume number)" },
 	{ "--phantom", "lv|biv", NULL, "the built-in phantom as input instead of an image" },
 	{ "--model", "lv|biv", "the phantom's kind, else lv", "the ventricular model" },
 	{ "--case-id", "ID", "the case file's id, else 'case'", "the case's pseudonym (never a patient name)" },
@@ -1523,7 +1526,7 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	unsigned formats = CTW_FMT_ALL;
 	stage_plan plan[4];
 	strv cl_args[4] = { { 0 } };
-	int ret;
+	int ret, ph = 0, image_phase = 0; /* image_phase: --phase N of an image file (a 4-D NIfTI) */
 
 	memset(plan, 0, sizeof(plan));
 	memset(&sp, 0, sizeof(sp));
@@ -1625,8 +1628,8 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	/* --phase and --series pick the stack of a DICOM image, whichever stage reads it (contours,
 	 * or segment with a label map) */
 	if ((sp.phase || sp.series || sp.stack) && !sp.image) {
-		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "%s selects from a DICOM --image; %s",
-				sp.phase ? "--phase" : sp.series ? "--series" : "--stack",
+		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "%s selects from a DICOM%s --image; %s",
+				sp.phase ? "--phase" : sp.series ? "--series" : "--stack", sp.phase ? " or 4-D NIfTI" : "",
 				sp.phantom ? "a phantom has one phase and one series" : "give --image");
 		goto out;
 	}
@@ -1646,8 +1649,7 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			goto out;
 		}
 	}
-	if (sp.phase && !(sp.automatic && !strcmp(sp.phase, "es"))) {
-		int ph;
+	if (sp.phase && !(sp.automatic && (!strcmp(sp.phase, "es") || !strcmp(sp.phase, "ed")))) {
 		if ((ret = cli_parse_phase(ctx, "run", sp.phase, &ph))) {
 			if (rs.casefile && !vals[4]) /* the case file's phase: exit 2 naming it */
 				ret = ctw_error(ctx, CTW_ERR_FORMAT, rs.casefile, "line %d: phase '%s' is not a phase number (1, 2, ...) or ed",
@@ -1655,10 +1657,19 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			goto out;
 		}
 	}
-	if ((sp.phase || sp.series || sp.stack) && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)) {
+	if ((sp.series || sp.stack) && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)) {
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, sp.image, "%s applies to DICOM input only, and this is an image file; leave it out",
-				sp.phase ? "--phase" : sp.series ? "--series" : "--stack");
+				sp.series ? "--series" : "--stack");
 		goto out;
+	}
+	if (sp.phase && ph && !ctw_is_dir(sp.image) && !ctw_is_dicom_file(sp.image)) {
+		/* a volume of a 4-D NIfTI: checked now, before anything is written */
+		ctw_read_opts ro = CTW_READ_OPTS_INIT;
+		ctw_image_info info;
+		ro.phase = ph;
+		if ((ret = ctw_image_read_info(ctx, sp.image, &ro, &info)))
+			goto out;
+		image_phase = ph;
 	}
 	if (vals[10] && (rs.from = stage_index(vals[10])) < 0) {
 		ret = ctw_error(ctx, CTW_ERR_INVALID, "run", "--from takes input, segment, mesh, fibers or export, not '%s'", vals[10]);
@@ -1722,6 +1733,7 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 					seg_image ? 2 : 1, labels, "work/labels.nii.gz", &sp.seg_args, sp.seg_line };
 		if ((ret = add2(ctx, &plan[1].args, "--labels", seg_labels)) || (seg_image && (ret = add2(ctx, &plan[1].args, "--image", seg_image))) ||
 		    (seg_dicom && (ret = add2(ctx, &plan[1].args, "--phase", sp.phase ? sp.phase : "ed"))) ||
+		    (image_phase && (ret = add2(ctx, &plan[1].args, "--phase", sp.phase))) ||
 		    (seg_dicom && sp.series && (ret = add2(ctx, &plan[1].args, "--series", sp.series))) ||
 		    (seg_dicom && sp.stack && (ret = add2(ctx, &plan[1].args, "--stack", sp.stack))) ||
 		    (ret = add2(ctx, &plan[1].args, sp.map ? "--map" : "--preset", sp.map ? sp.map : seg_preset ? seg_preset : "auto")) ||
@@ -1783,9 +1795,18 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 			/* the input image under the labels of qa/labels.png: the phantom's, or the image given
 			 * with a label map (not with contours: those come from a DICOM series) */
 			const char *qimg = seg_image && ctw_is_file(seg_image) ? seg_image : NULL;
+			if (sp.automatic && ctw_is_file(sp.image) && !ctw_is_dicom_file(sp.image)) {
+				/* the segmented image: a 3-D file, or the 4-D one's volume given by number (the
+				 * phase ed or es chose is not known here when the segment stage was skipped) */
+				ctw_read_opts ro = CTW_READ_OPTS_INIT;
+				ctw_image_info ii;
+				ro.phase = image_phase;
+				qimg = ctw_image_read_info(ctx, sp.image, &ro, &ii) == CTW_OK ? sp.image : NULL;
+				ctw_clear_error(ctx);
+			}
 			export_job j = { fibd, labels, pkg, sp.id, formats, prior, np, &rs.rec[4], cli_argc, cli_argv,
 					 output_hash(&rs, 3), output_hash(&rs, 1), qimg,
-					 sp.phantom ? "work/input/image.nii.gz" : NULL };
+					 sp.phantom ? "work/input/image.nii.gz" : NULL, image_phase };
 			if ((ret = export_package(ctx, &j)))
 				goto out;
 		}

@@ -91,7 +91,7 @@ static int check_info(ctw_ctx *ctx, const char *path, const ctw_image_info *info
 	int64_t n = 1;
 	ctw_volume g;
 
-	if (info->ndim < 2 || info->ndim > 4 || (info->ndim == 4 && info->dim[3] > 1))
+	if (info->ndim < 2 || info->ndim > 4 || (info->ndim == 4 && info->dim[3] > 1 && info->n_phases <= 1))
 		return ctw_error(ctx, CTW_ERR_FORMAT, path,
 				 "%dD image with %lld volumes; a single 2D or 3D image is expected", info->ndim,
 				 (long long)info->dim[3]);
@@ -113,13 +113,38 @@ static int check_info(ctw_ctx *ctx, const char *path, const ctw_image_info *info
 	return ctw_check_geometry(ctx, path, &g);
 }
 
-/* Reads and checks the header of an image file (not DICOM). */
-static int file_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
+/* The volume of an image file that phase selects (0: none; N: volume N of a 4-D NIfTI; a 3-D
+ * image is phase 1 of 1), in info->phase and info->n_phases. */
+static int file_phase(ctw_ctx *ctx, const char *path, int nifti, int phase, ctw_image_info *info)
+{
+	const int64_t n = info->ndim == 4 ? info->dim[3] : 1;
+
+	if (phase == CTW_PHASE_ED)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "phase ed is found from a DICOM cine's trigger times (or its contours); for a NIfTI "
+				 "cine give a phase number (this image has %lld volume%s)",
+				 (long long)n, n == 1 ? "" : "s");
+	if (nifti && n > 1 && phase == 0)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path,
+				 "a 4-D image of %lld volumes (a cine); choose one with --phase N (1..%lld)", (long long)n,
+				 (long long)n);
+	if (phase < 1 || (!nifti && n > 1)) /* 4-D NRRD, MetaImage: refused by check_info() */
+		return CTW_OK;
+	if (phase > n)
+		return ctw_error(ctx, CTW_ERR_FORMAT, path, "no phase %d: the image has %lld volume%s", phase,
+				 (long long)n, n == 1 ? "" : "s");
+	info->phase = phase;
+	info->n_phases = (int)n;
+	return CTW_OK;
+}
+
+/* Reads and checks the header of an image file (not DICOM), phase as in ctw_read_opts. */
+static int file_info(ctw_ctx *ctx, const char *path, int phase, ctw_image_info *info)
 {
 	ctw_nifti_exact exact = { 0 };
-	int ret;
+	int ret, nifti = ends_with(path, ".nii") || ends_with(path, ".nii.gz");
 
-	if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) {
+	if (nifti) {
 		ret = ctw_nifti_check(ctx, path, &exact);
 	} else if (ends_with(path, ".nrrd") || ends_with(path, ".nhdr") || ends_with(path, ".mha") ||
 		   ends_with(path, ".mhd")) {
@@ -141,6 +166,8 @@ static int file_info(ctw_ctx *ctx, const char *path, ctw_image_info *info)
 		return ret;
 	if (exact.present)
 		use_exact_geometry(ctx, path, &exact, info);
+	if ((ret = file_phase(ctx, path, nifti, phase, info)))
+		return ret;
 	return check_info(ctx, path, info);
 }
 
@@ -170,7 +197,7 @@ int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 	if (dicom < 0)
 		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
 	if (!dicom)
-		return file_info(ctx, path, info);
+		return file_info(ctx, path, opts ? opts->phase : 0, info);
 	ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st, &number);
 	if (!ret) {
 		stack_info(st, scan->n_series, info);
@@ -264,7 +291,7 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 		if (!ret)
 			stack_info(st, scan->n_series, &info);
 	} else {
-		ret = file_info(ctx, path, &info);
+		ret = file_info(ctx, path, opts ? opts->phase : 0, &info);
 	}
 	if (!ret)
 		ret = ctw_volume_new(ctx, info.dim, dtype ? dtype : info.dtype, &v);
@@ -277,12 +304,13 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 			snprintf(rec->phase_rule, sizeof(rec->phase_rule), "%s", st->phase_rule);
 		}
 	} else if (!ret) {
-		ret = ctw_itk_read(ctx, path, v);
+		/* one volume of a 4-D NIfTI in C; the geometry, from the header, is a 3-D file's */
+		ret = info.n_phases > 1 ? ctw_nifti_read_frame(ctx, path, info.phase, v) : ctw_itk_read(ctx, path, v);
 		if (!ret)
 			copy_geometry(v, &info); /* the exact NIfTI geometry, when stored */
 		if (!ret && rec) {
-			rec->phase = 1;
-			rec->n_phases = 1;
+			rec->phase = info.phase ? info.phase : 1;
+			rec->n_phases = info.n_phases ? info.n_phases : 1;
 		}
 	}
 	if (!ret)

@@ -25,16 +25,19 @@ typedef struct ctw_image_info {
 	int n_components;       /* 1 for scalar images                                       */
 	int n_files;            /* DICOM: files in the series read; otherwise 1              */
 	int n_series;           /* DICOM: series found in the directory; otherwise 1         */
-	int phase, n_phases;    /* DICOM: the phase read (1-based) and the series' phases; 0  */
+	int phase, n_phases;    /* the phase read (1-based) and the phases there are: DICOM
+				 * series' phases, a 4-D NIfTI's volumes; 0 when not chosen */
 	char phase_rule[96];    /* DICOM: how an `ed` phase was chosen; "" otherwise         */
 	int stack, n_stacks;    /* DICOM: the stack read (1-based; 0: by --series) and the
 				 * stacks of parallel series found (see ctw_dicom_find_stack) */
 } ctw_image_info;
 
-/* Which stack of a DICOM directory to read (ignored for image files). */
+/* Which stack of a DICOM directory to read, which volume of a 4-D NIfTI (phase only). */
 typedef struct ctw_read_opts {
 	const char *series; /* NULL: the only series; or its number, id or UID (see info)      */
-	int phase;          /* 0: a single-phase series; N >= 1: phase N; -1: end-diastole    */
+	int phase;          /* 0: a single-phase series; N >= 1: phase N; -1: end-diastole.
+			     * Image files: N is volume N of a 4-D NIfTI (a cine; refused
+			     * without N), 1 of a 3-D image; -1 is refused (DICOM only)      */
 	int allow_gaps;     /* resample unevenly spaced slices instead of refusing them       */
 	int stack;          /* 0: none (series as above); -1: auto (the stack with the most
 			     * slice positions); N >= 1: stack N as `info` lists it. A stack is
@@ -70,7 +73,8 @@ CTW_API int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_o
 				ctw_image_info *info);
 
 /* Reads an image as a 3D volume of type dtype (0: the file's own type, or float32 when that has
- * no ctw_dtype). 2D images become one slice; 4D images are refused. Return codes as above.
+ * no ctw_dtype). 2D images become one slice; 4D images are refused, except one volume of a 4-D
+ * NIfTI that opts->phase selects (only its bytes are read). Return codes as above.
  * When rec is not NULL it receives the study record (mostly empty for non-DICOM files).
  * On success *out is a new volume; free it with ctw_volume_free(). */
 CTW_API int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts,

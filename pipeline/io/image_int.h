@@ -19,6 +19,15 @@ typedef struct ctw_nifti_exact {
  * extension when there is one. CTW_ERR_IO when unreadable, CTW_ERR_FORMAT when bad. */
 int ctw_nifti_check(ctw_ctx *ctx, const char *path, ctw_nifti_exact *exact);
 
+/* Reads volume t (1-based) of a 4-D NIfTI-1 file (plain or gzip) that passed ctw_nifti_check()
+ * into v->data, which the caller allocated: v->dim the file's first three dimensions, v->dtype
+ * any type. Only that volume's bytes are read (gzip: inflated up to them). The voxels are what
+ * ctw_itk_read() gives for a 3-D file holding the same data (byte order, scl_slope/scl_inter,
+ * conversion to v->dtype); v's geometry is left to the caller, who takes it from the header
+ * as for a 3-D file. CTW_ERR_IO when unreadable, CTW_ERR_FORMAT when the file changed, is
+ * truncated or holds a non-scalar type, CTW_ERR_NOMEM. */
+int ctw_nifti_read_frame(ctw_ctx *ctx, const char *path, int t, ctw_volume *v);
+
 /* Writes v as NIfTI-1 (gzip when path ends in .gz) with qform and sform in RAS and the exact
  * geometry (and the base plane, point and normal, when plane is not NULL) as an extension. Not
  * atomic: the caller writes to a temporary name. CTW_ERR_IO. */

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -552,4 +553,176 @@ fail:
 		gzclose(gz);
 		return ctw_error(ctx, CTW_ERR_EXTERNAL, path, "cannot write: %s", err ? strerror(err) : "write error");
 	}
+}
+
+/* ---- one volume of a 4-D file --------------------------------------------------------------- */
+
+#define RAW_AS(T)                               \
+	do {                                    \
+		T x_;                           \
+		memcpy(&x_, p, sizeof(x_));     \
+		*f = (float)x_;                 \
+		*d = (double)x_;                \
+	} while (0)
+
+/* The voxel at p (datatype code, host byte order) cast to float directly, as ITK casts it (a
+ * 64-bit integer rounds once), and to double. */
+static void raw_value(const unsigned char *p, int64_t code, float *f, double *d)
+{
+	switch (code) {
+	case 2: RAW_AS(uint8_t); break;
+	case 4: RAW_AS(int16_t); break;
+	case 8: RAW_AS(int32_t); break;
+	case 16: RAW_AS(float); break;
+	case 64: RAW_AS(double); break;
+	case 256: RAW_AS(int8_t); break;
+	case 512: RAW_AS(uint16_t); break;
+	case 768: RAW_AS(uint32_t); break;
+	case 1024: RAW_AS(int64_t); break;
+	case 1280: RAW_AS(uint64_t); break;
+	default: *f = 0.0f, *d = 0.0; break;
+	}
+}
+
+/* x truncated toward zero (a C cast, as ITK converts) and clamped to [lo, hi]; NaN is 0. */
+static double trunc_clamp(double x, double lo, double hi)
+{
+	if (x != x)
+		return 0.0;
+	x = trunc(x);
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* Stores the frame's voxels raw[0..n) (file type, file byte order) in v as ITK's reader does for a
+ * 3-D file: an integer type scaled by scl_slope/scl_inter becomes float first, the scaling is
+ * computed in double and rounded to float (to double for float64 data), and the result is cast
+ * to v's type. */
+static void frame_convert(unsigned char *raw, int64_t n, int64_t code, int size, int sw, double slope,
+			  double inter, ctw_volume *v)
+{
+	const int rescale = fabs(slope) > DBL_EPSILON && (fabs(slope - 1.0) > DBL_EPSILON || fabs(inter) > DBL_EPSILON);
+
+	for (int64_t i = 0; i < n; i++) {
+		unsigned char *p = raw + i * size;
+		float f;
+		double d;
+		if (sw)
+			for (int a = 0, b = size - 1; a < b; a++, b--) {
+				unsigned char c = p[a];
+				p[a] = p[b];
+				p[b] = c;
+			}
+		raw_value(p, code, &f, &d);
+		if (rescale && code == 64) {
+			d = d * slope + inter;
+			f = (float)d;
+		} else if (rescale) {
+			f = (float)((double)f * slope + inter);
+			d = f;
+		}
+		switch (v->dtype) {
+		case CTW_U8:
+			((uint8_t *)v->data)[i] = (uint8_t)trunc_clamp(d, 0, UINT8_MAX);
+			break;
+		case CTW_I16:
+			((int16_t *)v->data)[i] = (int16_t)trunc_clamp(d, INT16_MIN, INT16_MAX);
+			break;
+		case CTW_U16:
+			((uint16_t *)v->data)[i] = (uint16_t)trunc_clamp(d, 0, UINT16_MAX);
+			break;
+		case CTW_I32:
+			((int32_t *)v->data)[i] = (int32_t)trunc_clamp(d, INT32_MIN, INT32_MAX);
+			break;
+		case CTW_F32:
+			((float *)v->data)[i] = f;
+			break;
+		}
+	}
+}
+
+int ctw_nifti_read_frame(ctw_ctx *ctx, const char *path, int t, ctw_volume *v)
+{
+	unsigned char h[348], *raw = NULL;
+	int64_t dim[8], code, size, nvox = 1, start, bytes, done = 0;
+	double off, slope, inter;
+	int sw, i, ret = CTW_OK;
+	struct stat st;
+	gzFile gz;
+
+	if (stat(path, &st) != 0)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
+	gz = gzopen(path, "rb");
+	if (!gz)
+		return ctw_error(ctx, CTW_ERR_IO, path, "cannot open: %s", strerror(errno));
+	if (gzread(gz, h, sizeof(h)) != (int)sizeof(h) || (hdr_i32(h, 0, 0) != 348 && hdr_i32(h, 0, 1) != 348)) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "not a NIfTI-1 file (changed while reading?)");
+		goto out;
+	}
+	sw = hdr_i32(h, 0, 0) != 348;
+	for (i = 0; i < 8; i++)
+		dim[i] = hdr_i16(h, 40 + 2 * i, sw);
+	code = hdr_i16(h, 70, sw);
+	size = hdr_i16(h, 72, sw) / 8;
+	off = hdr_f32(h, 108, sw);
+	slope = hdr_f32(h, 112, sw);
+	inter = hdr_f32(h, 116, sw);
+	if (dim[0] < 4 || t < 1 || t > dim[4] || dim[1] != v->dim[0] || dim[2] != v->dim[1] || dim[3] != v->dim[2] ||
+	    !(off >= 348 && off <= (double)(1 << 30))) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "image size changed while reading");
+		goto out;
+	}
+	if (!(code == 2 || code == 4 || code == 8 || code == 16 || code == 64 || code == 256 || code == 512 ||
+	      code == 768 || code == 1024 || code == 1280) ||
+	    8 * size != datatype_bits(code)) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path,
+				"voxel datatype code %lld is not read from a 4-D NIfTI file (scalar integer or "
+				"float types only)",
+				(long long)code);
+		goto out;
+	}
+	for (i = 1; i <= 3; i++) {
+		if (dim[i] < 1 || dim[i] > ctw_ctx_max_voxels(ctx) / nvox) {
+			ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "image size changed while reading");
+			goto out;
+		}
+		nvox *= dim[i];
+	}
+	/* the frame's bytes: [start, start + bytes), overflow-checked, within a plain file */
+	bytes = nvox * size;
+	if ((int64_t)(t - 1) > (INT64_MAX - (int64_t)off - bytes) / bytes) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "volume %d lies beyond any file size", t);
+		goto out;
+	}
+	start = (int64_t)off + (int64_t)(t - 1) * bytes;
+	if (gzdirect(gz) && start + bytes > (int64_t)st.st_size) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "truncated: volume %d ends at byte %lld of %lld", t,
+				(long long)(start + bytes), (long long)st.st_size);
+		goto out;
+	}
+	if (!(raw = ctw_malloc(ctx, (size_t)bytes))) {
+		ret = CTW_ERR_NOMEM;
+		goto out;
+	}
+	if (gzseek(gz, (z_off_t)start, SEEK_SET) != (z_off_t)start) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "truncated or corrupt: cannot reach volume %d", t);
+		goto out;
+	}
+	while (done < bytes) {
+		unsigned chunk = bytes - done > (1 << 30) ? 1u << 30 : (unsigned)(bytes - done);
+		int k = gzread(gz, raw + done, chunk);
+		if (k <= 0)
+			break;
+		done += k;
+	}
+	if (done < bytes) {
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "truncated or corrupt: %lld of the %lld bytes of volume %d read",
+				(long long)done, (long long)bytes, t);
+		goto out;
+	}
+	frame_convert(raw, nvox, code, (int)size, sw, slope, inter, v);
+out:
+	ctw_free(ctx, raw);
+	if (gzclose(gz) != Z_OK && !ret)
+		ret = ctw_error(ctx, CTW_ERR_FORMAT, path, "corrupt gzip stream: truncated or damaged file");
+	return ret;
 }

@@ -2,15 +2,18 @@
 # largest LV blood volume of the endocardial contours; image only (convert): the smallest
 # trigger time. The rule is printed and recorded (the study record's phase_rule, run's stage
 # record and provenance: phase_chosen); contours and run agree on Sunnybrook. Real-time cine
-# (one trigger time, or none) refuses --phase ed with an explanation; --phase N works. --phase on
-# an image file (NIfTI) is exit 2 naming the file, in convert and in run.
+# (one trigger time, or none) refuses --phase ed with an explanation; --phase N works. --phase 2
+# or ed on a 3-D image file (NIfTI) is exit 2 naming the file, in convert and in run (a 4-D NIfTI
+# cine takes a phase number: t188).
 . "$CTW_SRC/tests/regress/lib.sh"
 
 "$CTW" -q phantom --kind lv --spacing 4 -o "$T/ph" >/dev/null || fail "phantom"
 run 2 "$CTW" convert "$T/ph/image.nii.gz" --phase 2 -o "$T/o.nii.gz"
-error_names "$T/ph/image.nii.gz: --phase applies to DICOM input only"
+error_names "$T/ph/image.nii.gz: no phase 2: the image has 1 volume"
 run 2 "$CTW" run --image "$T/ph/image.nii.gz" --labels "$T/ph/labels.nii.gz" --phase 2 -o "$T/r0"
-error_names "$T/ph/image.nii.gz: --phase applies to DICOM input only"
+error_names "$T/ph/image.nii.gz: no phase 2: the image has 1 volume"
+run 2 "$CTW" convert "$T/ph/image.nii.gz" --phase ed -o "$T/o.nii.gz"
+error_names "$T/ph/image.nii.gz: phase ed is found from a DICOM cine's trigger times"
 
 [ -d "$CTW_DATA/sunnybrook_scd" ] || { [ "${CI:-}" = true ] && { echo "FAIL: $CTW_DATA missing" >&2; exit 1; }; echo "skip: no $CTW_DATA"; exit 0; }
 sb="$CTW_DATA/sunnybrook_scd/final_data"

@@ -107,7 +107,7 @@ run 1 "$CTW" run --image SCD0000101 -o bad
 has "$T/err" "--labels PATH or --contours DIR"
 run 2 "$CTW" run --image ph/image.nii.gz --phase 2 --labels ph/labels.nii.gz -o bad
 error_names ph/image.nii.gz
-has "$T/err" "--phase applies to DICOM input only"
+has "$T/err" "no phase 2: the image has 1 volume"
 xml bad.xml '<image path="ph/image.nii.gz" phase="2"/><labels path="ph/labels.nii.gz"/>' lv
 run 2 "$CTW" run bad.xml -o bad
 error_names ph/image.nii.gz
