@@ -1061,6 +1061,7 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 	double best_ml[2] = { -1, INFINITY }, t0 = mono_now();
 	char *alog = NULL, *slog = NULL, *logpath = NULL, *all = NULL, note[256], rule[160];
 	int ret, want = 0 /* 0 ed, -2 es, N */, n_phases = 1, first = 1, last, best_phase[2] = { 0, 0 }, crop[4], chosen;
+	int which; /* 0: the largest LV blood volume is wanted (ed, or the one phase given), 1: the smallest */
 
 	if (vals[1] && !strcmp(vals[1], "es"))
 		want = -2;
@@ -1070,6 +1071,7 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 		ro.series = vals[2];
 	if ((ret = cli_parse_stack(ctx, "segment", vals[17], &ro.stack)))
 		return ret;
+	which = want == -2;
 	if (cli_check_only)
 		return CTW_OK;
 	/* the phases: a cine DICOM stack or a 4-D NIfTI has several */
@@ -1118,6 +1120,14 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 						"short-axis stacks only");
 				goto out;
 			}
+			double mn = INFINITY;
+			for (int64_t i = 0; i < ctw_volume_count(img); i++)
+				mn = fmin(mn, ctw_volume_get(img, i));
+			if (mn < -500) { /* air at -1000 HU */
+				ret = ctw_error(ctx, CTW_ERR_FORMAT, image, "has intensities down to %.0f, as a CT in Hounsfield "
+						"units has: --auto mr segments cine MR short-axis stacks only", mn);
+				goto out;
+			}
 			if ((ret = ctw_automr_find_heart(ctx, net, img, CTW_AUTOMR_MARGIN_MM, 0, crop, note, sizeof(note))))
 				goto out;
 			ctw_log(ctx, CTW_LOG_INFO, "segment", "%s", note);
@@ -1125,20 +1135,21 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 		if ((ret = ctw_automr_segment(ctx, net, img, crop, 0, &lab, conf)))
 			goto out;
 		ml = ctw_automr_lv_ml(lab);
-		if (ml > best_ml[0] || !best[0]) { /* the largest: end-diastole */
-			ctw_volume_free(ctx, best[0]);
-			best[0] = lab;
+		/* the labels of the phase wanted are kept: the largest LV blood volume (ed), the smallest
+		 * (es), or the one phase given; both extremes are recorded for the rule */
+		int keep = which ? ml < best_ml[1] : ml > best_ml[0] || !best[0];
+		if (ml > best_ml[0] || !best_phase[0]) {
 			best_ml[0] = ml;
 			best_phase[0] = p;
-			memcpy(best_conf[0], conf, sizeof(float) * (size_t)info.dim[2]);
-			lab = NULL;
 		}
-		if (lab && ml < best_ml[1]) { /* the smallest: end-systole */
-			ctw_volume_free(ctx, best[1]);
-			best[1] = lab;
+		if (ml < best_ml[1] || !best_phase[1]) {
 			best_ml[1] = ml;
 			best_phase[1] = p;
-			memcpy(best_conf[1], conf, sizeof(float) * (size_t)info.dim[2]);
+		}
+		if (keep) {
+			ctw_volume_free(ctx, best[which]);
+			best[which] = lab;
+			memcpy(best_conf[which], conf, sizeof(float) * (size_t)info.dim[2]);
 			lab = NULL;
 		}
 		ctw_volume_free(ctx, lab);
@@ -1147,7 +1158,6 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 		img = NULL;
 	}
 	ctw_ctx_set_progress(ctx, progress_stderr, NULL);
-	int which = want == -2 && best[1] ? 1 : 0;
 	chosen = best_phase[which];
 	lab = best[which];
 	best[which] = NULL;
@@ -1157,9 +1167,8 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 	else if (n_phases > 1)
 		snprintf(rule, sizeof(rule), "%s: phase %d of %d, the %s LV blood volume of the automatic segmentation "
 			 "(%.1f mL; %s %.1f mL at phase %d)", which ? "es" : "ed", chosen, n_phases,
-			 which ? "smallest" : "largest", best_ml[which], which ? "largest" : "smallest",
-			 best_ml[!which] >= 0 && isfinite(best_ml[!which]) ? best_ml[!which] : best_ml[which],
-			 best_phase[!which] ? best_phase[!which] : chosen);
+			 which ? "smallest" : "largest", best_ml[which], which ? "largest" : "smallest", best_ml[!which],
+			 best_phase[!which]);
 	else
 		snprintf(rule, sizeof(rule), "a single phase");
 	snprintf(cli_phase_rule, sizeof(cli_phase_rule), "%s", rule);

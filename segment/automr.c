@@ -559,7 +559,13 @@ int ctw_automr_repair(ctw_ctx *ctx, const char *what, ctw_volume *labels, const 
 			snprintf(list + l, sizeof(list) - l, "%s%lld", l ? ", " : "", (long long)k + 1);
 		}
 	}
-	if (n_lv >= 3 && 2 * n_open > n_lv) {
+	if (n_lv < 2) {
+		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, what,
+				"the network found an LV blood pool on %d slice%s only (slice %lld): not a short-axis "
+				"stack of a heart it recognises", n_lv, n_lv == 1 ? "" : "s", (long long)k0 + 1);
+		goto out;
+	}
+	if (2 * n_open > n_lv) {
 		ret = ctw_error(ctx, CTW_ERR_EXTERNAL, what,
 				"the LV blood pool is not enclosed by myocardium on %d of its %d slices (%s): the network "
 				"did not recognise this heart", n_open, n_lv, list);

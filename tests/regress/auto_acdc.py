@@ -3,6 +3,7 @@ never trained on), scored by 3-D Dice per label against the expert labels, per p
 over ED and ES, then over the patients (issue 13, the measure of the issue's targets).
 
     /usr/bin/python3 auto_acdc.py CTW ACDC_DIR SPLIT WORK LV MYO RV [N_PATIENTS]
+    /usr/bin/python3 auto_acdc.py write OUT.nii FRAME.h5 [FRAME.h5 ...]   (a 4-D cine of several)
 
 Each validation volume (ACDC's HDF5: image and label, no spacing) is written as a NIfTI-1 file
 of 1.5 x 1.5 x 10 mm voxels (ACDC's pixels are 1.37-1.68 mm, its slices 5-10 mm apart) with
@@ -25,11 +26,12 @@ ACDC_TO_CANON = np.array([0, 3, 2, 1], np.int64)  # ACDC 1 RV, 2 MYO, 3 LV -> 3,
 
 
 def write_nifti(path, a, spacing):
-    """a[k, j, i] float32 as NIfTI-1 (.nii), sform = qform-free scaling in RAS."""
-    nz, ny, nx = a.shape
+    """a[k, j, i] (or a[t, k, j, i]: a 4-D cine) float32 as NIfTI-1 (.nii), the sform a scaling."""
+    nt = a.shape[0] if a.ndim == 4 else 1
+    nz, ny, nx = a.shape[-3:]
     h = bytearray(348)
     struct.pack_into("<i", h, 0, 348)
-    struct.pack_into("<8h", h, 40, 3, nx, ny, nz, 1, 1, 1, 1)
+    struct.pack_into("<8h", h, 40, 4 if a.ndim == 4 else 3, nx, ny, nz, nt, 1, 1, 1)
     struct.pack_into("<hh", h, 70, 16, 32)  # float32
     struct.pack_into("<8f", h, 76, 1.0, spacing[0], spacing[1], spacing[2], 1, 1, 1, 1)
     struct.pack_into("<f", h, 108, 352.0)  # vox_offset
@@ -51,6 +53,10 @@ def dice(a, b, label):
 
 
 def main():
+    if sys.argv[1] == "write":  # write OUT.nii H5 [H5 ...]: the volumes of one or more frames
+        vols = [np.asarray(h5py.File(f, "r")["image"], np.float32) for f in sys.argv[3:]]
+        write_nifti(sys.argv[2], vols[0] if len(vols) == 1 else np.stack(vols), (1.5, 1.5, 10.0))
+        return
     ctw, data, split, work = sys.argv[1:5]
     want = [float(v) for v in sys.argv[5:8]]
     limit = int(sys.argv[8]) if len(sys.argv) > 8 else 0
