@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define CTW_AUTOMR_MARGIN_MM 30.0    /* around the heart found by the coarse pass          */
+#define CTW_AUTOMR_MARGIN_MM 15.0    /* around the heart found by the coarse pass          */
 #define CTW_AUTOMR_HEART_MM 90.0     /* labels this far from the LV centre belong to it      */
 #define CTW_UNET_MR_NAME "unet-mr.bin"
 

@@ -346,7 +346,7 @@ static void conv3(const conv *cv, const float *in, float *out, int h, int w, flo
 	int rows = band_rows(cv->cin, w, h), y0;
 
 	for (y0 = 0; y0 < h; y0 += rows) {
-		int y1 = y0 + rows < h ? y0 + rows : h, ci, ky, kx, y, x;
+		int y1 = y0 + rows < h ? y0 + rows : h, ci, ky, kx, y;
 		size_t N = (size_t)(y1 - y0) * (size_t)w;
 		float *dst = col;
 		for (ci = 0; ci < cv->cin; ci++) {
@@ -361,8 +361,8 @@ static void conv3(const conv *cv, const float *in, float *out, int h, int w, flo
 							/* x + kx - 1 inside the row but at its two ends */
 							const float *row = src + (size_t)sy * (size_t)w;
 							dst[0] = kx >= 1 && kx - 1 < w ? row[kx - 1] : 0.0f;
-							for (x = 1; x < w - 1; x++)
-								dst[x] = row[x + kx - 1];
+							if (w > 2)
+								memcpy(dst + 1, row + kx, (size_t)(w - 2) * sizeof(float));
 							if (w > 1)
 								dst[w - 1] = kx <= 1 ? row[w - 2 + kx] : 0.0f;
 						}

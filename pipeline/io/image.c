@@ -268,6 +268,35 @@ static void copy_geometry(ctw_volume *v, const ctw_image_info *info)
 	memcpy(v->direction, info->direction, sizeof(v->direction));
 }
 
+/* The voxels of a built DICOM stack as a new volume of dtype, its study record in rec. */
+static int read_dicom(ctw_ctx *ctx, const char *path, const ctw_dicom_scan *scan, const ctw_dicom_series *series,
+		      const ctw_dicom_stack *st, ctw_dtype dtype, ctw_volume **out, ctw_study_record *rec)
+{
+	ctw_image_info info;
+	ctw_volume *v = NULL;
+	int ret;
+
+	stack_info(st, scan->n_series, &info);
+	ret = ctw_volume_new(ctx, info.dim, dtype ? dtype : info.dtype, &v);
+	if (!ret) {
+		copy_geometry(v, &info);
+		ret = read_stack(ctx, st, v);
+	}
+	if (!ret && rec) {
+		ctw_dicom_study_record(ctx, series, rec);
+		rec->phase = st->phase;
+		snprintf(rec->phase_rule, sizeof(rec->phase_rule), "%s", st->phase_rule);
+	}
+	if (!ret)
+		ret = ctw_check_geometry(ctx, path, v);
+	if (ret) {
+		ctw_volume_free(ctx, v);
+		return ret;
+	}
+	*out = v;
+	return CTW_OK;
+}
+
 int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts, ctw_dtype dtype,
 			ctw_volume **out, ctw_study_record *rec)
 {
@@ -289,21 +318,15 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 	if (dicom) {
 		ret = dicom_stack(ctx, path, opts ? opts : &defaults, &scan, &series, &st, &number);
 		if (!ret)
-			stack_info(st, scan->n_series, &info);
-	} else {
-		ret = file_info(ctx, path, opts ? opts->phase : 0, &info);
+			ret = read_dicom(ctx, path, scan, series, st, dtype, out, rec);
+		ctw_dicom_stack_free(ctx, st);
+		ctw_dicom_scan_free(ctx, scan);
+		return ret;
 	}
+	ret = file_info(ctx, path, opts ? opts->phase : 0, &info);
 	if (!ret)
 		ret = ctw_volume_new(ctx, info.dim, dtype ? dtype : info.dtype, &v);
-	if (!ret && dicom) {
-		copy_geometry(v, &info);
-		ret = read_stack(ctx, st, v);
-		if (!ret && rec) {
-			ctw_dicom_study_record(ctx, series, rec);
-			rec->phase = st->phase;
-			snprintf(rec->phase_rule, sizeof(rec->phase_rule), "%s", st->phase_rule);
-		}
-	} else if (!ret) {
+	if (!ret) {
 		/* one volume of a 4-D NIfTI in C; the geometry, from the header, is a 3-D file's */
 		ret = info.n_phases > 1 ? ctw_nifti_read_frame(ctx, path, info.phase, v) : ctw_itk_read(ctx, path, v);
 		if (!ret)
@@ -315,14 +338,75 @@ int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opt
 	}
 	if (!ret)
 		ret = ctw_check_geometry(ctx, path, v);
-	ctw_dicom_stack_free(ctx, st);
-	ctw_dicom_scan_free(ctx, scan);
 	if (ret) {
 		ctw_volume_free(ctx, v);
 		return ret;
 	}
 	*out = v;
 	return CTW_OK;
+}
+
+struct ctw_cine {
+	char *path;
+	ctw_read_opts opts;
+	ctw_dicom_scan *scan;               /* DICOM: the directory, scanned once */
+	const ctw_dicom_series *series;     /* DICOM: the stack's series (in scan) */
+};
+
+int ctw_cine_open(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts, ctw_cine **out)
+{
+	const ctw_read_opts defaults = CTW_READ_OPTS_INIT;
+	ctw_cine *c;
+	int ret = CTW_OK, number, dicom = is_dicom_input(ctx, path);
+
+	*out = NULL;
+	if (dicom < 0)
+		return dicom == -1 ? CTW_ERR_IO : CTW_ERR_FORMAT;
+	if (!(c = ctw_calloc(ctx, 1, sizeof(*c))) || !(c->path = ctw_strdup(ctx, path))) {
+		ctw_free(ctx, c);
+		return CTW_ERR_NOMEM;
+	}
+	c->opts = opts ? *opts : defaults;
+	c->opts.series = NULL; /* the series is found now; the caller's string need not outlive this */
+	if (dicom && !(ret = ctw_dicom_scan_dir(ctx, path, &c->scan)))
+		ret = ctw_dicom_find_stack(ctx, path, c->scan, opts ? opts->series : NULL, opts ? opts->stack : 0, &c->series,
+					   &number);
+	if (ret) {
+		ctw_cine_close(ctx, c);
+		return ret;
+	}
+	*out = c;
+	return CTW_OK;
+}
+
+int ctw_cine_read(ctw_ctx *ctx, ctw_cine *c, int phase, ctw_dtype dtype, ctw_volume **out, ctw_study_record *rec)
+{
+	ctw_dicom_stack *st = NULL;
+	ctw_read_opts o = c->opts;
+	int ret;
+
+	*out = NULL;
+	o.phase = phase;
+	if (!c->scan)
+		return ctw_image_read_opts(ctx, c->path, &o, dtype, out, rec);
+	if (rec) {
+		memset(rec, 0, sizeof(*rec));
+		rec->field_strength_t = NAN;
+	}
+	ret = ctw_dicom_stack_build(ctx, c->path, c->series, phase, o.allow_gaps, &st);
+	if (!ret)
+		ret = read_dicom(ctx, c->path, c->scan, c->series, st, dtype, out, rec);
+	ctw_dicom_stack_free(ctx, st);
+	return ret;
+}
+
+void ctw_cine_close(ctw_ctx *ctx, ctw_cine *c)
+{
+	if (!c)
+		return;
+	ctw_dicom_scan_free(ctx, c->scan);
+	ctw_free(ctx, c->path);
+	ctw_free(ctx, c);
 }
 
 int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume **out)

@@ -79,6 +79,16 @@ CTW_API int ctw_image_read_info(ctw_ctx *ctx, const char *path, const ctw_read_o
  * On success *out is a new volume; free it with ctw_volume_free(). */
 CTW_API int ctw_image_read_opts(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts,
 				ctw_dtype dtype, ctw_volume **out, ctw_study_record *rec);
+/* The phases of one stack read one after the other without scanning a DICOM directory again
+ * for each (automatic segmentation reads them all): open finds the stack opts select (its
+ * phase is ignored), read reads phase N (as opts.phase: 0 for a single phase, N >= 1, or
+ * CTW_PHASE_ED) like ctw_image_read_opts(). Image files are read again for each phase (a
+ * 4-D NIfTI reads only that volume). ctw_cine_close(ctx, NULL) is a no-op. */
+typedef struct ctw_cine ctw_cine;
+CTW_API int ctw_cine_open(ctw_ctx *ctx, const char *path, const ctw_read_opts *opts, ctw_cine **out);
+CTW_API int ctw_cine_read(ctw_ctx *ctx, ctw_cine *c, int phase, ctw_dtype dtype, ctw_volume **out,
+			  ctw_study_record *rec);
+CTW_API void ctw_cine_close(ctw_ctx *ctx, ctw_cine *c);
 /* ctw_image_read_opts() with default options and no record. */
 CTW_API int ctw_image_read(ctw_ctx *ctx, const char *path, ctw_dtype dtype, ctw_volume **out);
 
