@@ -1048,6 +1048,8 @@ int cli_cmd_verify(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 
 /* ---- run -------------------------------------------------------------------------------------------- */
 
+#define CTW_AUTO_EDGE_MM "1.5" /* run --auto: the mesh's edge length unless one is given */
+
 typedef struct run_spec {
 	char id[80];
 	char *phantom;                  /* lv | biv: the built-in phantom as input */
@@ -1743,6 +1745,11 @@ int cli_cmd_run(ctw_ctx *ctx, int argc, char **argv, const char **vals)
 	plan[2] = (stage_plan){ "mesh", { 0 }, { "work/labels.nii.gz", labels }, 1, meshd, "work/mesh", &sp.mesh_args, sp.mesh_line };
 	if ((ret = add2(ctx, &plan[2].args, "--labels", labels)) || (ret = add2(ctx, &plan[2].args, "--model", sp.model)) ||
 	    (ret = add2(ctx, &plan[2].args, "-o", meshd)))
+		goto out;
+	/* a model segmented automatically from cine MR (1.2-1.9 mm pixels, 5-10 mm slices) holds no
+	 * detail a 1 mm mesh would keep: its edge length is 1.5 mm unless the case file or the
+	 * command line sets one (both come after this, so they win) */
+	if (sp.automatic && (ret = add2(ctx, &plan[2].args, "--edge-length", CTW_AUTO_EDGE_MM)))
 		goto out;
 	plan[3] = (stage_plan){ "fibers", { 0 }, { "work/mesh", meshd }, 1, fibd, "work/fibers", &sp.fib_args, sp.fib_line };
 	if ((ret = add2(ctx, &plan[3].args, "--mesh", meshd)) || (ret = add2(ctx, &plan[3].args, "--model", sp.model)) ||

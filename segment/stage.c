@@ -44,6 +44,110 @@ static void note(logbuf *b, const char *fmt, ...)
 	b->s[b->len] = '\0';
 }
 
+/* 1 when a voxel of label touches (6-neighbours) background connected to the grid's border;
+ * -1 when out of memory. */
+static int touches_outside(ctw_ctx *ctx, const ctw_volume *v, int label)
+{
+	const int64_t nx = v->dim[0], ny = v->dim[1], nz = v->dim[2], n = nx * ny * nz;
+	const uint8_t *L = v->data;
+	uint8_t *out = ctw_calloc(ctx, (size_t)n, 1);
+	int64_t *stack = ctw_malloc(ctx, sizeof(int64_t) * (size_t)n), top = 0;
+	int hit = 0;
+
+	if (!out || !stack) {
+		ctw_free(ctx, out);
+		ctw_free(ctx, stack);
+		return -1;
+	}
+	for (int64_t p = 0; p < n; p++) {
+		int64_t i = p % nx, j = (p / nx) % ny, k = p / (nx * ny);
+		if (!L[p] && (i == 0 || j == 0 || k == 0 || i == nx - 1 || j == ny - 1 || k == nz - 1)) {
+			out[p] = 1;
+			stack[top++] = p;
+		}
+	}
+	while (top && !hit) {
+		int64_t p = stack[--top], i = p % nx, j = (p / nx) % ny, k = p / (nx * ny);
+		int64_t nb[6] = { i > 0 ? p - 1 : -1, i < nx - 1 ? p + 1 : -1, j > 0 ? p - nx : -1,
+				  j < ny - 1 ? p + nx : -1, k > 0 ? p - nx * ny : -1, k < nz - 1 ? p + nx * ny : -1 };
+		for (int d = 0; d < 6; d++) {
+			if (nb[d] < 0 || out[nb[d]])
+				continue;
+			if (L[nb[d]] == label)
+				hit = 1;
+			else if (!L[nb[d]]) {
+				out[nb[d]] = 1;
+				stack[top++] = nb[d];
+			}
+		}
+	}
+	ctw_free(ctx, out);
+	ctw_free(ctx, stack);
+	return hit;
+}
+
+/* A blood pool sealed by myocardium on every side (a segmented RV ending below the base plane,
+ * capped by the wall added round it) is a cavity TetGen cannot carve: it is opened toward the
+ * base through its wall, along the voxel axis nearest the base normal, from its most basal
+ * layer. *opened: the voxels turned into blood (0 when the pool met the outside already). */
+static int open_toward_base(ctw_ctx *ctx, ctw_labelmap *lm, int label, int64_t *opened)
+{
+	ctw_volume *v = lm->grid;
+	const int64_t nx = v->dim[0], ny = v->dim[1], nz = v->dim[2], n = nx * ny * nz;
+	const int64_t step[3] = { 1, nx, nx * ny }, dim[3] = { nx, ny, nz };
+	uint8_t *L = v->data;
+	double c[3] = { 0, 0, 0 }, best = -INFINITY, dot[3];
+	int64_t cnt = 0;
+	int axis = 0, sign, t;
+
+	*opened = 0;
+	if (!lm->has_base_plane || (t = touches_outside(ctx, v, label)) != 0)
+		return t < 0 ? CTW_ERR_NOMEM : CTW_OK;
+	for (int a = 0; a < 3; a++) {
+		dot[a] = 0;
+		for (int r = 0; r < 3; r++)
+			dot[a] += v->direction[r][a] * lm->base_normal[r];
+		if (fabs(dot[a]) > fabs(dot[axis]))
+			axis = a;
+	}
+	for (int64_t p = 0; p < n; p++)
+		if (L[p] == label) {
+			double ijk[3] = { (double)(p % nx), (double)((p / nx) % ny), (double)(p / (nx * ny)) }, x[3];
+			ctw_volume_index_to_world(v, ijk, x);
+			for (int r = 0; r < 3; r++)
+				c[r] += x[r];
+			cnt++;
+		}
+	if (!cnt)
+		return CTW_OK;
+	{
+		double toward = 0;
+		for (int r = 0; r < 3; r++)
+			toward += (lm->base_point[r] - c[r] / (double)cnt) * lm->base_normal[r];
+		/* the index direction along the axis that goes toward the base plane */
+		sign = (toward >= 0) == (dot[axis] >= 0) ? 1 : -1;
+	}
+	for (int64_t p = 0; p < n; p++)
+		if (L[p] == label) {
+			int64_t q[3] = { p % nx, (p / nx) % ny, p / (nx * ny) };
+			double x = (double)(sign * q[axis]);
+			best = x > best ? x : best;
+		}
+	for (int64_t p = 0; p < n; p++) {
+		int64_t q[3] = { p % nx, (p / nx) % ny, p / (nx * ny) }, r;
+		if (L[p] != label || (double)(sign * q[axis]) < best - 1.0)
+			continue;
+		for (r = q[axis] + sign; r >= 0 && r < dim[axis]; r += sign) {
+			int64_t m = p + (r - q[axis]) * step[axis];
+			if (L[m] != CTW_LBL_LV_MYO && L[m] != CTW_LBL_RV_MYO)
+				break;
+			L[m] = (uint8_t)label;
+			(*opened)++;
+		}
+	}
+	return CTW_OK;
+}
+
 static void present(const ctw_volume *v, int64_t counts[256])
 {
 	const uint8_t *lab = v->data;
@@ -358,6 +462,22 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 			goto out;
 		note(&b, "close blood pools: %lld voxels of myocardium (%.3g mm) where blood met the outside below the base",
 		     (long long)(added - cut), o->min_wall_mm);
+	}
+	if (o->model != CTW_MODEL_NONE && lm->has_base_plane) {
+		for (int l = 0; l < 2; l++) {
+			const int pool = l ? CTW_LBL_RV_BLOOD : CTW_LBL_LV_BLOOD;
+			if (l && o->model != CTW_MODEL_BIV)
+				continue;
+			if ((ret = open_toward_base(ctx, lm, pool, &changed)))
+				goto out;
+			if (changed && (ret = ctw_warn(ctx, what, "the %s was sealed by myocardium on every side (it ends "
+						       "below the base plane); opened toward the base through %lld voxels "
+						       "of its wall", ctw_label_name(pool), (long long)changed)))
+				goto out;
+			if (changed)
+				note(&b, "open %s: sealed below the base plane; %lld voxels of its basal wall are now blood",
+				     ctw_label_name(pool), (long long)changed);
+		}
 	}
 	if (o->largest_component && o->model != CTW_MODEL_NONE) {
 		if ((ret = ctw_seg_largest_component(ctx, lm->grid, &changed)))

@@ -37,4 +37,15 @@ for pair in SCD0000101:SC-HF-I-1 SCD0000301:SC-HF-I-4; do
 	/usr/bin/python3 -c "import sys; r, g = $ref, $got; sys.exit(0 if abs(g - r) <= 0.05 * r else 1)" ||
 		fail "$n: LV blood volume $got mL is not within 5 % of the expert's $ref mL"
 done
+# the study as scanners export it (one series per slice position, two long-axis series): the
+# short-axis stack is found among the series and segmented as the one-series study is
+/usr/bin/python3 "$CTW_SRC/tests/regress/make_stack_study.py" "$SB/dicoms/SCD0000101" "$T/study" >/dev/null ||
+	fail "make_stack_study"
+run 0 "$CTW" -q segment --image "$SB/dicoms/SCD0000101" --auto mr --phase 5 --iso 0 -o "$T/one.nii.gz"
+run 0 "$CTW" -q segment --image "$T/study" --auto mr --phase 5 --iso 0 -o "$T/split.nii.gz"
+PYTHONPATH="$CTW_SRC/tests/regress" /usr/bin/python3 -c '
+import sys, numpy as np, labelmaps as lm
+a, ma = lm.read_nifti(sys.argv[1]); b, mb = lm.read_nifti(sys.argv[2])
+sys.exit(0 if a.shape == b.shape and np.array_equal(a, b) and np.allclose(ma, mb, atol=1e-3) else 1)' \
+	"$T/one.nii.gz" "$T/split.nii.gz" || fail "the split study's labels differ from the one-series study's"
 finish
