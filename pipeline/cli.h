@@ -60,7 +60,8 @@ int cli_parse_stack(ctw_ctx *ctx, const char *cmd, const char *s, int *stack);
 /* The rule that chose the last `ed` phase (ctw_dicom_ed_phase()), "" when none: run records it
  * in the stage's provenance. */
 extern char cli_phase_rule[192];
-extern char cli_auto_weights[65]; /* segment --auto: the SHA-256 of the weights used, for provenance */
+extern char cli_auto_weights[65];
+extern char cli_auto_confidence[1024]; /* segment --auto: SLICE:CONFIDENCE,... of the labelled slices */ /* segment --auto: the SHA-256 of the weights used, for provenance */
 
 /* run.c */
 extern const opt cli_run_opts[], cli_export_opts[], cli_verify_opts[];

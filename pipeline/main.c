@@ -1035,6 +1035,7 @@ static int load_mr_net(ctw_ctx *ctx, ctw_unet **net)
 }
 
 char cli_auto_weights[65];
+char cli_auto_confidence[1024];
 
 /* One progress bar over all the phases segmented. */
 static struct {
@@ -1193,6 +1194,20 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 	}
 	if ((ret = ctw_automr_repair(ctx, image, lab, conf, &alog)))
 		goto out;
+	/* each labelled slice's confidence, for provenance (and the package's report through it) */
+	cli_auto_confidence[0] = '\0';
+	for (int64_t k = 0; k < info.dim[2]; k++) {
+		const int64_t plane = lab->dim[0] * lab->dim[1];
+		const uint8_t *sl = (const uint8_t *)lab->data + k * plane;
+		int64_t any = 0;
+		for (int64_t q = 0; q < plane && !any; q++)
+			any = sl[q];
+		if (any && isfinite(conf[k])) {
+			size_t l = strlen(cli_auto_confidence);
+			snprintf(cli_auto_confidence + l, sizeof(cli_auto_confidence) - l, "%s%lld:%.3f", l ? "," : "",
+				 (long long)k + 1, (double)conf[k]);
+		}
+	}
 	so->preset = "canonical";
 	so->map = NULL;
 	so->labels_path = image;

@@ -1344,6 +1344,13 @@ static int run_stage(ctw_ctx *ctx, run_state *rs, int si, const char *cmd, strv 
 		if ((ret = strv_add(ctx, &r->params, buf)))
 			return ret;
 	}
+	if (cli_auto_confidence[0]) { /* segment --auto: each labelled slice's confidence */
+		char buf[1100];
+		snprintf(buf, sizeof(buf), "auto_slice_confidence=%s", cli_auto_confidence);
+		cli_auto_confidence[0] = '\0';
+		if ((ret = strv_add(ctx, &r->params, buf)))
+			return ret;
+	}
 	rs->done[si] = 1;
 	return rec_write(ctx, r, recpath);
 }
