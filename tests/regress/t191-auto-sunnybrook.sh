@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 need_data sunnybrook_scd || { finish; exit 0; }
 SB="$CTW_DATA/sunnybrook_scd/final_data"
-ENDO_MIN=SB_ENDO EPI_MIN=SB_EPI GOOD_MIN=SB_GOOD
+ENDO_MIN=0.90 EPI_MIN=0.93 GOOD_MIN=90
 for pair in SCD0000101:SC-HF-I-1 SCD0000301:SC-HF-I-4; do
 	d="$SB/dicoms/${pair%%:*}" c="$SB/contourfiles/${pair#*:}" n="${pair%%:*}"
 	# the expert phases: ED from `contours`, ES from `evaluate` (the smallest contoured LV volume)

@@ -23,9 +23,9 @@ for pair in SCD0000101:SC-HF-I-1 SCD0000301:SC-HF-I-4; do
 		run 0 "$CTW" run --image "$d" --auto mr --model $model --case-id "$n-$model" -o "$T/o"
 		has "$T/out" "run: package"
 		run 0 "$CTW" verify "$T/o/$n-$model"
-		has "$T/o/$n-$model/provenance.xml" "auto_weights_sha256=$sum"
-		has "$T/o/$n-$model/provenance.xml" "phase_chosen=ed: phase"
-		has "$T/o/$n-$model/provenance.xml" "auto_slice_confidence="
+		has "$T/o/$n-$model/provenance.xml" "<param:auto_weights_sha256>$sum<"
+		has "$T/o/$n-$model/provenance.xml" "<param:phase_chosen>ed: phase"
+		has "$T/o/$n-$model/provenance.xml" "<param:auto_slice_confidence>"
 		grep -q "warning" "$T/o/$n-$model.work/mesh.record" 2>/dev/null && fail "$n $model: the mesh stage warned"
 	done
 	# the LV blood volume at the expert's ED phase against the contours'
