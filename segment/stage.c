@@ -98,7 +98,7 @@ static int open_toward_base(ctw_ctx *ctx, ctw_labelmap *lm, int label, int64_t *
 	uint8_t *L = v->data;
 	double c[3] = { 0, 0, 0 }, best = -INFINITY, dot[3];
 	int64_t cnt = 0;
-	int axis = 0, sign, t;
+	int axis = 0, sign, t = 0;
 
 	*opened = 0;
 	if (!lm->has_base_plane || (t = touches_outside(ctx, v, label)) != 0)
