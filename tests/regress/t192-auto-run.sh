@@ -2,11 +2,9 @@
 # t192: end to end with no contours (issue 13 §3): `run --image STUDY --auto mr` with --model lv
 # and biv on both shared Sunnybrook studies gives packages that `verify` passes, whose provenance
 # records the weights' SHA-256 and the phase rule, whose mesh passed every check with default
-# options, and whose LV blood volume at ED is within 7 % of the expert contours' (the same phase,
+# options, and whose LV blood volume at ED is within 5 % of the expert contours' (the same phase,
 # on the same grid: `contours` writes the expert's map, `segment --auto --phase N` ours, both
-# without resampling). The issue asks for 5 %: the shipped weights give -3.2 % (SCD0000101) and
-# -5.4 % (SCD0000301); on ACDC's validation patients the median ratio is 0.984, so most of the
-# gap is Sunnybrook's contour convention (drawn a little outside), which is not trained for.
+# without resampling; the shipped weights give -2.0 % and -3.7 %).
 # label: slow
 . "$(dirname "$0")/lib.sh"
 need_data sunnybrook_scd || { finish; exit 0; }
@@ -37,8 +35,8 @@ for pair in SCD0000101:SC-HF-I-1 SCD0000301:SC-HF-I-4; do
 	run 0 "$CTW" -q segment --image "$d" --auto mr --phase "$ed" --iso 0 --pad 0 -o "$T/$n-auto.nii.gz"
 	ref=$(lv_ml "$T/$n-ref.nii.gz") got=$(lv_ml "$T/$n-auto.nii.gz")
 	echo "$n: LV blood at ED (phase $ed): expert $ref mL, automatic $got mL"
-	/usr/bin/python3 -c "import sys; r, g = $ref, $got; sys.exit(0 if abs(g - r) <= 0.07 * r else 1)" ||
-		fail "$n: LV blood volume $got mL is not within 7 % of the expert's $ref mL"
+	/usr/bin/python3 -c "import sys; r, g = $ref, $got; sys.exit(0 if abs(g - r) <= 0.05 * r else 1)" ||
+		fail "$n: LV blood volume $got mL is not within 5 % of the expert's $ref mL"
 done
 # the study as scanners export it (one series per slice position, two long-axis series): the
 # short-axis stack is found among the series and segmented as the one-series study is
