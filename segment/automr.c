@@ -2,51 +2,15 @@
 #include "automr.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "segment.h"
+#include "seglog.h"
+
 
 enum { BG = 0, LVB = 1, MYO = 2, RVB = 3, N_CLASSES = 4 };
-
-/* ---- the log ------------------------------------------------------------------------------- */
-
-typedef struct abuf {
-	ctw_ctx *ctx;
-	char *s;
-	size_t len, cap;
-	int failed;
-} abuf;
-
-static void note(abuf *b, const char *fmt, ...) CTW_PRINTF(2, 3);
-
-static void note(abuf *b, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	n = strlen(line);
-	if (b->len + n + 2 > b->cap) {
-		size_t cap = (b->cap ? 2 * b->cap : 1024) + n;
-		char *s = ctw_realloc(b->ctx, b->s, cap);
-		if (!s) {
-			b->failed = 1;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, line, n);
-	b->len += n;
-	b->s[b->len++] = '\n';
-	b->s[b->len] = '\0';
-}
 
 /* ---- before the network: normalisation and resampling ---------------------------------------- */
 
@@ -488,7 +452,7 @@ int ctw_automr_repair(ctw_ctx *ctx, const char *what, ctw_volume *labels, const 
 	uint8_t *L = labels->data, *seen = NULL;
 	int64_t *stack = NULL, changed = 0, k0 = -1, k1 = -1;
 	double *openf = NULL;
-	abuf b = { ctx, NULL, 0, 0, 0 };
+	logbuf b = { ctx, NULL, 0, 0, 0 };
 	char list[512];
 	int ret = CTW_OK, n_open = 0, n_lv = 0;
 	/* the wall closing an open blood pool: the mesher's thinnest comfortable wall */
@@ -507,7 +471,7 @@ int ctw_automr_repair(ctw_ctx *ctx, const char *what, ctw_volume *labels, const 
 	/* 1. the largest 3-D component of each label (islands go to the label around them) */
 	if ((ret = ctw_seg_largest_component(ctx, labels, &changed)))
 		goto out;
-	note(&b, "auto: largest 3-D component per label: %lld voxels changed", (long long)changed);
+	ctw_seglog_note(&b, "auto: largest 3-D component per label: %lld voxels changed", (long long)changed);
 	/* 2. the slices with LV blood: one run (a 3-D component); none: no LV */
 	for (int64_t k = 0; k < nz; k++) {
 		int has = 0;
@@ -531,19 +495,19 @@ int ctw_automr_repair(ctw_ctx *ctx, const char *what, ctw_volume *labels, const 
 		changed += fill_enclosed(L + k * plane, nx, ny, LVB, 1u << BG | 1u << MYO, stack, seen);
 		changed += fill_enclosed(L + k * plane, nx, ny, RVB, 1u << BG, stack, seen);
 	}
-	note(&b, "auto: holes filled in each slice: %lld pixels", (long long)changed);
+	ctw_seglog_note(&b, "auto: holes filled in each slice: %lld pixels", (long long)changed);
 	/* 4. the blood pool enclosed by myocardium on every slice: slices at the ends of the run where
 	 * it is mostly open (atrium or outflow above the base) are trimmed; elsewhere it is closed */
 	for (int64_t k = k0; k <= k1; k++)
 		openf[k] = open_fraction(L + k * plane, nx, ny);
 	while (k0 < k1 && openf[k0] > 0.5) {
-		note(&b, "auto: slice %lld trimmed: its LV blood is %.0f %% open (above the base or beyond the apex)",
+		ctw_seglog_note(&b, "auto: slice %lld trimmed: its LV blood is %.0f %% open (above the base or beyond the apex)",
 		     (long long)k0 + 1, 100 * openf[k0]);
 		memset(L + k0 * plane, 0, (size_t)plane);
 		k0++;
 	}
 	while (k1 > k0 && openf[k1] > 0.5) {
-		note(&b, "auto: slice %lld trimmed: its LV blood is %.0f %% open (above the base or beyond the apex)",
+		ctw_seglog_note(&b, "auto: slice %lld trimmed: its LV blood is %.0f %% open (above the base or beyond the apex)",
 		     (long long)k1 + 1, 100 * openf[k1]);
 		memset(L + k1 * plane, 0, (size_t)plane);
 		k1--;
@@ -583,7 +547,7 @@ int ctw_automr_repair(ctw_ctx *ctx, const char *what, ctw_volume *labels, const 
 			}
 	}
 	if (changed)
-		note(&b, "auto: labels more than one slice beyond the LV blood pool removed: %lld voxels", (long long)changed);
+		ctw_seglog_note(&b, "auto: labels more than one slice beyond the LV blood pool removed: %lld voxels", (long long)changed);
 	changed = 0;
 	for (int64_t k = k0; k <= k1; k++) {
 		int64_t c;
@@ -591,7 +555,7 @@ int ctw_automr_repair(ctw_ctx *ctx, const char *what, ctw_volume *labels, const 
 			continue;
 		c = close_ring(L + k * plane, nx, ny, labels->spacing[0], labels->spacing[1], ring_mm);
 		changed += c;
-		note(&b, "auto: slice %lld: myocardium closed round the LV blood pool (%.0f %% open): %lld pixels",
+		ctw_seglog_note(&b, "auto: slice %lld: myocardium closed round the LV blood pool (%.0f %% open): %lld pixels",
 		     (long long)k + 1, 100 * openf[k], (long long)c);
 	}
 	/* 6. the confidence of each slice, for the QA report */
@@ -601,7 +565,7 @@ int ctw_automr_repair(ctw_ctx *ctx, const char *what, ctw_volume *labels, const 
 			c[L[p] & 3]++;
 		if (c[1] + c[2] + c[3] == 0)
 			continue;
-		note(&b, "auto: slice %3lld: LV blood %7.1f mm2, myocardium %7.1f mm2, RV blood %7.1f mm2, confidence %.3f",
+		ctw_seglog_note(&b, "auto: slice %3lld: LV blood %7.1f mm2, myocardium %7.1f mm2, RV blood %7.1f mm2, confidence %.3f",
 		     (long long)k + 1, (double)c[1] * labels->spacing[0] * labels->spacing[1],
 		     (double)c[2] * labels->spacing[0] * labels->spacing[1],
 		     (double)c[3] * labels->spacing[0] * labels->spacing[1], confidence ? (double)confidence[k] : NAN);

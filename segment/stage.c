@@ -1,6 +1,7 @@
 /* stage.c: the segment stage for label maps users bring: every clean-up step in order, each
  * with its parameters as used and the number of voxels it changed in the log. */
 #include "segment.h"
+#include "seglog.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -8,16 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct logbuf {
-	ctw_ctx *ctx;
-	char *s;
-	size_t len, cap;
-	int failed;
-} logbuf;
 
-static void note(logbuf *b, const char *fmt, ...) CTW_PRINTF(2, 3);
-
-static void note(logbuf *b, const char *fmt, ...)
+void ctw_seglog_note(logbuf *b, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -309,7 +302,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		goto out;
 	ctw_volume_free(ctx, w);
 	w = NULL;
-	note(&b, "remap: preset %s: %lld voxels changed", preset.name, (long long)changed);
+	ctw_seglog_note(&b, "remap: preset %s: %lld voxels changed", preset.name, (long long)changed);
 	present(v, counts);
 	if (counts[0] == ctw_volume_count(v)) {
 		ret = ctw_error(ctx, CTW_ERR_FORMAT, what, "the label map is empty (no labelled voxel)");
@@ -346,11 +339,11 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		ctw_volume_free(ctx, v);
 		v = w;
 		w = NULL;
-		note(&b, "regrid: onto the image grid %lld x %lld x %lld (nearest neighbour): %lld labelled voxels "
+		ctw_seglog_note(&b, "regrid: onto the image grid %lld x %lld x %lld (nearest neighbour): %lld labelled voxels "
 			 "fell outside the image",
 		     (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2], (long long)lost);
 	} else {
-		note(&b, "regrid: none (%s)", image ? "the label map is on the image grid" : "no image given");
+		ctw_seglog_note(&b, "regrid: none (%s)", image ? "the label map is on the image grid" : "no image given");
 	}
 
 	/* 3. resampling; thick slices (short-axis stacks) get shape-based interpolation */
@@ -367,7 +360,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		if (iso > 0) {
 			if ((ret = ctw_seg_resample_iso(ctx, v, iso, m, o->sigma_mm, &w)))
 				goto out;
-			note(&b, "resample: %s to %.4g mm isotropic%s: %lld x %lld x %lld -> %lld x %lld x %lld voxels",
+			ctw_seglog_note(&b, "resample: %s to %.4g mm isotropic%s: %lld x %lld x %lld -> %lld x %lld x %lld voxels",
 			     m == CTW_RESAMPLE_SHAPE ? "shape-based (per-label signed distances)" : "per-label Gaussian + argmax",
 			     iso, thick ? " (thick slices)" : "", (long long)v->dim[0], (long long)v->dim[1],
 			     (long long)v->dim[2], (long long)w->dim[0], (long long)w->dim[1], (long long)w->dim[2]);
@@ -375,7 +368,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 			v = w;
 			w = NULL;
 		} else {
-			note(&b, "resample: none (--iso %s)", o->iso_mm < 0 ? "auto: spacing is near isotropic" : "0");
+			ctw_seglog_note(&b, "resample: none (--iso %s)", o->iso_mm < 0 ? "auto: spacing is near isotropic" : "0");
 		}
 	}
 
@@ -383,12 +376,12 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 	if (o->largest_component) {
 		if ((ret = ctw_seg_largest_component(ctx, v, &changed)))
 			goto out;
-		note(&b, "largest component per label: %lld voxels of islands reassigned", (long long)changed);
+		ctw_seglog_note(&b, "largest component per label: %lld voxels of islands reassigned", (long long)changed);
 	}
 	if (o->fill_holes) {
 		if ((ret = ctw_seg_fill_holes(ctx, v, &changed)))
 			goto out;
-		note(&b, "fill holes: %lld voxels filled", (long long)changed);
+		ctw_seglog_note(&b, "fill holes: %lld voxels filled", (long long)changed);
 	}
 
 	if ((ret = ctw_labelmap_from_volume(ctx, what, v, &lm)))
@@ -401,7 +394,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		if ((ret = ctw_base_plane_find(ctx, lm, thick ? sax_normal : NULL, sax_spacing, &m)) ||
 		    (ret = ctw_base_plane_cut(ctx, lm, &changed)))
 			goto out;
-		note(&b, "base plane: %s, point %.3f %.3f %.3f mm, normal %.5f %.5f %.5f; cut: %lld voxels removed",
+		ctw_seglog_note(&b, "base plane: %s, point %.3f %.3f %.3f mm, normal %.5f %.5f %.5f; cut: %lld voxels removed",
 		     m == CTW_BASE_VALVES ? "fitted to the LV/LA and LV/aorta interfaces"
 		     : m == CTW_BASE_SAX  ? "the most basal short-axis slice with myocardium"
 					  : "fitted to the rim where the blood pools meet the outside",
@@ -412,20 +405,20 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 	/* 7-9. the model's labels, the RV wall, separated blood pools */
 	if (o->model != CTW_MODEL_NONE) {
 		changed = keep_model(lm->grid, o->model);
-		note(&b, "model %s: %lld voxels of other labels removed", models[o->model], (long long)changed);
+		ctw_seglog_note(&b, "model %s: %lld voxels of other labels removed", models[o->model], (long long)changed);
 	}
 	present(lm->grid, counts);
 	if (o->model == CTW_MODEL_BIV && counts[CTW_LBL_RV_BLOOD] && !counts[CTW_LBL_RV_MYO] && o->rv_wall_mm > 0) {
 		if ((ret = ctw_seg_add_wall(ctx, lm->grid, CTW_LBL_RV_BLOOD, CTW_LBL_RV_MYO, o->rv_wall_mm, &changed)))
 			goto out;
-		note(&b, "RV wall: %.3g mm around the RV blood pool (no RV myocardium was segmented): %lld voxels",
+		ctw_seglog_note(&b, "RV wall: %.3g mm around the RV blood pool (no RV myocardium was segmented): %lld voxels",
 		     o->rv_wall_mm, (long long)changed);
 	}
 	if (o->separate && counts[CTW_LBL_LV_BLOOD] && counts[CTW_LBL_RV_BLOOD]) {
 		if ((ret = ctw_seg_separate(ctx, lm->grid, CTW_LBL_LV_BLOOD, CTW_LBL_RV_BLOOD, CTW_LBL_LV_MYO, 2,
 					    &changed)))
 			goto out;
-		note(&b, "separate blood pools: LV and RV blood touched at %lld voxels, now LV myocardium",
+		ctw_seglog_note(&b, "separate blood pools: LV and RV blood touched at %lld voxels, now LV myocardium",
 		     (long long)changed);
 	}
 	/* what the model needs, as segmented (before blood pools are closed) */
@@ -460,7 +453,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		}
 		if (lm->has_base_plane && (ret = ctw_base_plane_cut(ctx, lm, &cut)))
 			goto out;
-		note(&b, "close blood pools: %lld voxels of myocardium (%.3g mm) where blood met the outside below the base",
+		ctw_seglog_note(&b, "close blood pools: %lld voxels of myocardium (%.3g mm) where blood met the outside below the base",
 		     (long long)(added - cut), o->min_wall_mm);
 	}
 	if (o->model != CTW_MODEL_NONE && lm->has_base_plane) {
@@ -475,14 +468,14 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 						       "of its wall", ctw_label_name(pool), (long long)changed)))
 				goto out;
 			if (changed)
-				note(&b, "open %s: sealed below the base plane; %lld voxels of its basal wall are now blood",
+				ctw_seglog_note(&b, "open %s: sealed below the base plane; %lld voxels of its basal wall are now blood",
 				     ctw_label_name(pool), (long long)changed);
 		}
 	}
 	if (o->largest_component && o->model != CTW_MODEL_NONE) {
 		if ((ret = ctw_seg_largest_component(ctx, lm->grid, &changed)))
 			goto out;
-		note(&b, "largest component per label, after the cut: %lld voxels reassigned", (long long)changed);
+		ctw_seglog_note(&b, "largest component per label, after the cut: %lld voxels reassigned", (long long)changed);
 	}
 
 	/* 11. padding, so surfaces close at the border */
@@ -492,7 +485,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 		ctw_volume_free(ctx, lm->grid);
 		lm->grid = w;
 		w = NULL;
-		note(&b, "pad: %d voxels of background on every side", o->pad);
+		ctw_seglog_note(&b, "pad: %d voxels of background on every side", o->pad);
 	}
 
 	/* 12. the voxel checks mesh runs (voxelcheck.h), repaired locally where they fail (the
@@ -509,11 +502,11 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 				"voxel thin on this grid; a finer grid (--iso MM) keeps them closer to the labels",
 				(long long)changed, 100.0 * (double)changed / (double)t.tissue);
 		if (rounds)
-			note(&b, "topology repair: %lld voxels of myocardium added in %d rounds where the wall was one voxel "
+			ctw_seglog_note(&b, "topology repair: %lld voxels of myocardium added in %d rounds where the wall was one voxel "
 				 "thin or parts touched only along an edge or at a corner; now %lld thin voxels, %lld touching",
 			     (long long)changed, rounds, (long long)t.thin, (long long)t.touching);
 		else
-			note(&b, "voxel checks: passed (%lld thin voxels of %lld, none touching along an edge or corner)",
+			ctw_seglog_note(&b, "voxel checks: passed (%lld thin voxels of %lld, none touching along an edge or corner)",
 			     (long long)t.thin, (long long)t.tissue);
 		if (ctw_voxel_topology_fails(&t)) {
 			ret = ctw_error(ctx, CTW_ERR_EXTERNAL, what,
@@ -527,7 +520,7 @@ int ctw_segment_labels(ctw_ctx *ctx, const ctw_segment_opts *o, const ctw_volume
 	present(lm->grid, counts);
 	for (int l = 1; l < 256; l++)
 		if (counts[l])
-			note(&b, "result: label %3d %-16s %10.3f mL", l, ctw_label_name(l),
+			ctw_seglog_note(&b, "result: label %3d %-16s %10.3f mL", l, ctw_label_name(l),
 			     (double)counts[l] * lm->grid->spacing[0] * lm->grid->spacing[1] * lm->grid->spacing[2] / 1000.0);
 	if (b.failed) {
 		ret = ctw_error(ctx, CTW_ERR_NOMEM, "segment", "out of memory for the log");
