@@ -1068,8 +1068,9 @@ static int segment_auto(ctw_ctx *ctx, const char **vals, ctw_segment_opts *so, c
 
 	if (vals[1] && !strcmp(vals[1], "es"))
 		want = -2;
-	else if (vals[1] && strcmp(vals[1], "ed") && (ret = cli_parse_phase(ctx, "segment", vals[1], &want)))
-		return ret;
+	else if (vals[1] && strcmp(vals[1], "ed") && cli_parse_phase(ctx, "segment", vals[1], &want))
+		return ctw_error(ctx, CTW_ERR_INVALID, "segment",
+				 "--phase must be a phase number (1, 2, ...), ed or es with --auto, not '%s'", vals[1]);
 	if (vals[2])
 		ro.series = vals[2];
 	if ((ret = cli_parse_stack(ctx, "segment", vals[17], &ro.stack)))
